@@ -1,0 +1,2 @@
+//! Throughput benchmark.
+fn main() {}

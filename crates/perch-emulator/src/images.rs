@@ -1,0 +1,1 @@
+//! Generated PNG images for hosted contents and profile photos.

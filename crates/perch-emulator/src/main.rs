@@ -1,0 +1,2 @@
+//! The `perch-emulator` binary.
+fn main() {}

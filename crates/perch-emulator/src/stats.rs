@@ -1,0 +1,5 @@
+//! Counters for `/_emulator/stats`.
+
+/// Request counters.
+#[derive(Debug, Default)]
+pub struct Stats {}
