@@ -31,6 +31,8 @@ pub struct EmulatorConfig {
     pub access_token_lifetime_secs: u64,
     /// Refresh-token lifetime in seconds (Entra: 90 days for native apps).
     pub refresh_token_lifetime_secs: u64,
+    /// Authorization-code lifetime in seconds (Entra: about 10 minutes).
+    pub auth_code_lifetime_secs: u64,
     /// Whether a refresh token that has been rotated may be used again. Entra tolerates it for
     /// a while; the default (false) is stricter so a client that forgets to store the rotated
     /// token fails in tests.
@@ -51,6 +53,7 @@ impl Default for EmulatorConfig {
             auto_approve: false,
             access_token_lifetime_secs: 3600,
             refresh_token_lifetime_secs: 90 * 24 * 3600,
+            auth_code_lifetime_secs: 600,
             allow_refresh_token_reuse: false,
             state_file: None,
         }

@@ -9,7 +9,7 @@ use parking_lot::RwLock;
 
 use crate::config::EmulatorConfig;
 use crate::model::Tenant;
-use crate::{entra, faults, stats, throttle};
+use crate::{entra, faults, graph, stats, throttle};
 
 /// Shared state; handlers get it as `State<AppState>`.
 pub type AppState = Arc<Shared>;
@@ -31,6 +31,8 @@ pub struct Shared {
     pub faults: faults::Faults,
     /// Requests per endpoint and scope, 429s served, Retry-After violations.
     pub stats: stats::Stats,
+    /// Graph-side bookkeeping (delta sync states, rendered-JSON caches).
+    pub graph: graph::GraphState,
 }
 
 impl Shared {
@@ -41,6 +43,7 @@ impl Shared {
             throttle: throttle::Throttle::new(&config),
             faults: faults::Faults::new(&config),
             stats: stats::Stats::default(),
+            graph: graph::GraphState::new(&config),
             tenant: RwLock::new(tenant),
             base_url,
             config,

