@@ -1,1 +1,22 @@
-fn main() {}
+//! Build script: tauri-build with the app's commands declared (so each is permission-checked)
+//! and the capabilities and permissions read from `src-tauri/` (the package root is the
+//! workspace root, see TAURI-NOTES).
+
+fn main() {
+    println!("cargo:rerun-if-changed=src-tauri/capabilities");
+    println!("cargo:rerun-if-changed=src-tauri/permissions");
+    println!("cargo:rerun-if-changed=tauri.conf.json");
+    let attributes = tauri_build::Attributes::new()
+        .capabilities_path_pattern("./src-tauri/capabilities/**/*")
+        .app_manifest(
+            tauri_build::AppManifest::new()
+                .commands(perch_commands())
+                .permissions_path_pattern("./src-tauri/permissions/**/*"),
+        );
+    tauri_build::try_build(attributes).expect("tauri-build failed");
+}
+
+/// Every command the shell exposes. Keep in sync with `commands::handler()`.
+fn perch_commands() -> &'static [&'static str] {
+    &["app_info"]
+}

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Runs every check and test Perch has, after installing what they need: formatting, clippy,
+# the UI's type check, build and unit tests, and the Rust test suites (with a real Secret
+# Service in a private D-Bus session). This is what CI runs (.ci/run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+start=$(date +%s)
+step() {
+  log "$1 (at $(( $(date +%s) - start ))s)"
+}
+
+bash scripts/setup.sh
+
+export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
+export RUST_BACKTRACE=1
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "ui: type check, unit tests, build"
+(cd ui && npm run --silent check && npm run --silent test && npm run --silent build)
+
+step "cargo clippy (all targets, warnings are errors)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "cargo test (inside a D-Bus session with an unlocked gnome-keyring)"
+bash scripts/with-secret-service.sh cargo test --workspace --locked
+
+step "done in $(( $(date +%s) - start ))s"
