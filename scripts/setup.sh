@@ -37,7 +37,7 @@ install_system_packages() {
 
 check_toolchains() {
   command -v cargo >/dev/null 2>&1 || {
-    echo "cargo not found: install Rust from rustup.rs (stable, 1.85 or newer)" >&2
+    echo "cargo not found: install Rust from rustup.rs (stable, 1.88 or newer)" >&2
     exit 1
   }
   command -v npm >/dev/null 2>&1 || {

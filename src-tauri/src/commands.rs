@@ -58,7 +58,7 @@ mod tests {
 
     fn window() -> tauri::WebviewWindow<tauri::test::MockRuntime> {
         // The real context: real capabilities, so permission checks are exercised.
-        let app = crate::builder::<tauri::test::MockRuntime>()
+        let app = crate::setup(mock_builder())
             .build(tauri::generate_context!())
             .expect("mock app builds");
         WebviewWindowBuilder::new(&app, "main", Default::default())

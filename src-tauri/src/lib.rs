@@ -6,9 +6,10 @@ pub mod commands;
 
 use tauri::{Builder, Runtime};
 
-/// The app builder with every command and plugin, for any runtime.
-pub fn builder<R: Runtime>() -> Builder<R> {
-    Builder::<R>::new().invoke_handler(commands::handler())
+/// Adds every command and plugin to a builder, for any runtime (`tauri::test::mock_builder()`
+/// in tests, `Builder::default()` in the app).
+pub fn setup<R: Runtime>(builder: Builder<R>) -> Builder<R> {
+    builder.invoke_handler(commands::handler())
 }
 
 /// Runs the desktop app.
@@ -24,7 +25,7 @@ pub fn run() {
         println!("perch {}", env!("CARGO_PKG_VERSION"));
         return;
     }
-    if let Err(error) = builder::<tauri::Wry>().run(tauri::generate_context!()) {
+    if let Err(error) = setup(Builder::<tauri::Wry>::default()).run(tauri::generate_context!()) {
         tracing::error!(%error, "Perch could not start");
         std::process::exit(1);
     }

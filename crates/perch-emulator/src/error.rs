@@ -73,7 +73,7 @@ impl GraphError {
                 "code": self.code,
                 "message": self.message,
                 "innerError": {
-                    "date": chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S").to_string(),
+                    "date": chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
                     "request-id": request_id,
                     "client-request-id": client_request_id.unwrap_or(request_id),
                 }

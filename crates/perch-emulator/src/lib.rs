@@ -56,9 +56,9 @@ pub struct Emulator {
 impl Emulator {
     /// Seeds (or loads) the tenant, binds `config.addr` and starts serving.
     pub async fn start(config: EmulatorConfig) -> Result<Self, Error> {
-        let tenant = match persist::load(&config)? {
-            Some(tenant) => tenant,
-            None => seed::generate(&config),
+        let (tenant, entra_grants) = match persist::load_saved(&config)? {
+            Some(saved) => (saved.tenant, saved.entra),
+            None => (seed::generate(&config), None),
         };
         let listener = TcpListener::bind(config.addr)
             .await
@@ -72,6 +72,9 @@ impl Emulator {
         })?;
         let base_url = format!("http://{local}");
         let shared = Arc::new(Shared::new(config, base_url, tenant));
+        if let Some(grants) = &entra_grants {
+            shared.entra.restore(grants);
+        }
         let shutdown = CancellationToken::new();
         let mut tasks = Vec::new();
         let app = server::router(shared.clone());

@@ -118,6 +118,9 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let config = Args::parse().into_config()?;
+    // Listen for signals before announcing the address: a script may stop us right after
+    // reading the first line.
+    let stop = stop_signal()?;
     let emulator = Emulator::start(config)
         .await
         .context("the emulator could not start")?;
@@ -130,7 +133,7 @@ async fn main() -> anyhow::Result<()> {
         "Graph: {0}/v1.0  Entra: {0}/{{tenant}}/oauth2/v2.0  admin: {0}/_emulator/tenant",
         emulator.base_url()
     );
-    wait_for_signal().await;
+    stop.await;
     emulator
         .shutdown()
         .await
@@ -138,24 +141,25 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn wait_for_signal() {
+/// A future that completes on SIGINT or SIGTERM (Ctrl-C elsewhere). The handlers are
+/// installed when this returns, not when the future is first polled.
+fn stop_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
+        let mut term = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+        let mut int = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
+        Ok(async move {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
             }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
+        })
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
     }
 }

@@ -93,7 +93,7 @@ fn sigterm_stops_it_and_saves_the_state_file() {
 #[test]
 fn bad_flags_are_refused_with_a_message() {
     let output = Command::new(env!("CARGO_BIN_EXE_perch-emulator"))
-        .args(["--limits-scale", "-3"])
+        .args(["--limits-scale=-3"])
         .output()
         .expect("runs");
     assert!(!output.status.success());

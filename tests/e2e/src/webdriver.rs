@@ -1,0 +1,239 @@
+//! A small W3C WebDriver client over blocking HTTP: exactly the commands the scenarios use
+//! (new session, find element, text, title, screenshot, execute async script, delete
+//! session). It knows the protocol, not Perch; it never starts processes.
+//!
+//! Spec: <https://www.w3.org/TR/webdriver2/>. Every answer is `{"value": …}`; errors are
+//! `{"value": {"error", "message", "stacktrace"}}` with a 4xx/5xx status.
+
+use std::path::Path;
+use std::time::Duration;
+
+use base64::Engine as _;
+use reqwest::blocking::Client;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::wait::{poll, Attempt};
+use crate::Error;
+
+/// The key under which W3C WebDriver returns an element reference.
+const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// An open WebDriver session on one app window. Dropping it ends the session, which closes
+/// the app.
+#[derive(Debug)]
+pub struct Session {
+    client: Client,
+    /// `http://127.0.0.1:<port>/session/<id>`.
+    base: String,
+    /// The capabilities the driver answered with, kept for diagnostics.
+    capabilities: Value,
+    /// False once the session was deleted, so drop does not delete it twice.
+    open: bool,
+}
+
+/// A reference to an element in the current page.
+#[derive(Debug, Clone)]
+pub struct Element {
+    id: String,
+    /// The selector it was found by, for error messages.
+    selector: String,
+}
+
+impl Session {
+    /// Creates a session that launches `application` through `tauri-driver`, and checks that
+    /// it really is a Tauri window: a `tauri:options` the driver does not understand is
+    /// silently ignored and yields a blank MiniBrowser, whose `browserName` is not `wry`.
+    pub fn launch(client: &Client, driver_url: &str, application: &Path) -> Result<Self, Error> {
+        let step = "create a WebDriver session (launches the app)";
+        let body = json!({
+            "capabilities": {
+                "alwaysMatch": {
+                    "tauri:options": { "application": application }
+                }
+            }
+        });
+        let value = send(
+            client,
+            step,
+            Method::POST,
+            &format!("{driver_url}/session"),
+            Some(body),
+        )?;
+        let id = value["sessionId"]
+            .as_str()
+            .ok_or_else(|| Error::Protocol {
+                step: step.to_owned(),
+                detail: format!("no sessionId in {value}"),
+            })?
+            .to_owned();
+        let session = Session {
+            client: client.clone(),
+            base: format!("{driver_url}/session/{id}"),
+            capabilities: value["capabilities"].clone(),
+            open: true,
+        };
+        let browser = session.capabilities["browserName"].as_str().unwrap_or("");
+        if browser != "wry" {
+            // `session` drops here and deletes the session.
+            return Err(Error::check(
+                "check the session drives the app",
+                format!(
+                    "browserName is `{browser}`, not `wry`: tauri-driver did not pass \
+                     tauri:options on, so this is not the Perch window (capabilities: {})",
+                    session.capabilities
+                ),
+            ));
+        }
+        Ok(session)
+    }
+
+    /// What the driver reported when the session started.
+    pub fn capabilities(&self) -> &Value {
+        &self.capabilities
+    }
+
+    fn command(&self, step: &str, method: Method, path: &str, body: Option<Value>) -> Result<Value, Error> {
+        send(&self.client, step, method, &format!("{}{path}", self.base), body)
+    }
+
+    /// The first element matching a CSS selector, right now.
+    pub fn find(&self, selector: &str) -> Result<Element, Error> {
+        let step = format!("find `{selector}`");
+        let value = self.command(
+            &step,
+            Method::POST,
+            "/element",
+            Some(json!({ "using": "css selector", "value": selector })),
+        )?;
+        let id = value[ELEMENT_KEY].as_str().ok_or_else(|| Error::Protocol {
+            step: step.clone(),
+            detail: format!("no element reference in {value}"),
+        })?;
+        Ok(Element {
+            id: id.to_owned(),
+            selector: selector.to_owned(),
+        })
+    }
+
+    /// The rendered text of an element.
+    pub fn text(&self, element: &Element) -> Result<String, Error> {
+        let step = format!("read the text of `{}`", element.selector);
+        let value = self.command(
+            &step,
+            Method::GET,
+            &format!("/element/{}/text", element.id),
+            None,
+        )?;
+        string(step, value)
+    }
+
+    /// Waits until the element matching `selector` exists and its text is `expected`. On
+    /// timeout the error carries the last text seen (or why there was none).
+    pub fn wait_for_text(&self, selector: &str, expected: &str, timeout: Duration) -> Result<(), Error> {
+        let step = format!("wait for `{selector}` to read {expected:?}");
+        poll(&step, timeout, || {
+            let element = match self.find(selector) {
+                Ok(element) => element,
+                Err(Error::WebDriver { error, .. }) if error == "no such element" => {
+                    return Ok(Attempt::NotYet("the element is not in the page".to_owned()))
+                }
+                Err(other) => return Err(other),
+            };
+            match self.text(&element) {
+                Ok(text) if text.trim() == expected => Ok(Attempt::Done(())),
+                Ok(text) => Ok(Attempt::NotYet(format!("it reads {text:?}"))),
+                // Svelte may replace the node between find and read.
+                Err(Error::WebDriver { error, .. }) if error == "stale element reference" => {
+                    Ok(Attempt::NotYet("the element was replaced".to_owned()))
+                }
+                Err(other) => Err(other),
+            }
+        })
+    }
+
+    /// The document title.
+    pub fn title(&self) -> Result<String, Error> {
+        let step = "read the document title".to_owned();
+        let value = self.command(&step, Method::GET, "/title", None)?;
+        string(step, value)
+    }
+
+    /// A PNG screenshot of the window's viewport.
+    pub fn screenshot(&self) -> Result<Vec<u8>, Error> {
+        let step = "take a screenshot".to_owned();
+        let value = self.command(&step, Method::GET, "/screenshot", None)?;
+        let encoded = string(step.clone(), value)?;
+        base64::engine::general_purpose::STANDARD
+            .decode(encoded.as_bytes())
+            .map_err(|error| Error::Protocol {
+                step,
+                detail: format!("screenshot is not base64: {error}"),
+            })
+    }
+
+    /// Runs `script` as an async script: its last argument is the callback to call with the
+    /// result (WebDriver's "execute async script").
+    pub fn execute_async(&self, script: &str, args: Vec<Value>) -> Result<Value, Error> {
+        let step = "execute an async script".to_owned();
+        self.command(
+            &step,
+            Method::POST,
+            "/execute/async",
+            Some(json!({ "script": script, "args": args })),
+        )
+    }
+
+    /// Ends the session, which closes the app window. Safe to call twice.
+    pub fn delete(&mut self) -> Result<(), Error> {
+        if !self.open {
+            return Ok(());
+        }
+        self.open = false;
+        self.command("delete the WebDriver session (closes the app)", Method::DELETE, "", None)
+            .map(drop)
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        if let Err(error) = self.delete() {
+            eprintln!("e2e: {error}");
+        }
+    }
+}
+
+/// Sends one WebDriver command and unwraps `value`, turning W3C errors into [`Error::WebDriver`].
+fn send(client: &Client, step: &str, method: Method, url: &str, body: Option<Value>) -> Result<Value, Error> {
+    let http = |source| Error::Http {
+        step: step.to_owned(),
+        source,
+    };
+    let mut request = client.request(method, url);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().map_err(http)?;
+    let status = response.status();
+    let body: Value = response.json().map_err(http)?;
+    let value = body.get("value").cloned().unwrap_or(Value::Null);
+    if status.is_success() {
+        return Ok(value);
+    }
+    Err(Error::WebDriver {
+        step: step.to_owned(),
+        status: status.as_u16(),
+        error: value["error"].as_str().unwrap_or("unknown error").to_owned(),
+        message: value["message"].as_str().unwrap_or("").to_owned(),
+    })
+}
+
+fn string(step: String, value: Value) -> Result<String, Error> {
+    match value {
+        Value::String(text) => Ok(text),
+        other => Err(Error::Protocol {
+            step,
+            detail: format!("expected a string, got {other}"),
+        }),
+    }
+}
