@@ -28,4 +28,11 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "cargo test (inside a D-Bus session with an unlocked gnome-keyring)"
 bash scripts/with-secret-service.sh cargo test --workspace --locked
 
+step "keyring tests against a locked gnome-keyring"
+bash scripts/with-secret-service.sh --locked cargo test --locked -p perch-auth --test secret_service
+bash scripts/with-secret-service.sh --locked cargo test --locked -p perch-cli --test cli
+
+step "end to end: the real app window through tauri-driver under Xvfb"
+bash scripts/test-e2e.sh
+
 step "done in $(( $(date +%s) - start ))s"

@@ -85,7 +85,7 @@ pub fn picture_png(seed: u64, width: u32, height: u32) -> Vec<u8> {
     let height = height.clamp(1, MAX_SIDE);
     let mut rng = SplitMix(seed ^ 0x5EED_1A6E_u64);
     let mut canvas = Canvas::new(width as usize, height as usize);
-    if seed % 2 == 0 {
+    if seed.is_multiple_of(2) {
         draw_chart(&mut canvas, &mut rng);
     } else {
         draw_landscape(&mut canvas, &mut rng);
@@ -200,7 +200,7 @@ fn draw_landscape(canvas: &mut Canvas, rng: &mut SplitMix) {
     let (w, h) = (canvas.width, canvas.height);
     let horizon = h * (55 + (rng.next() % 15) as usize) / 100;
     // Sky gradient.
-    let dusk = rng.next() % 3 == 0;
+    let dusk = rng.next().is_multiple_of(3);
     for y in 0..horizon {
         let t = y as f32 / horizon.max(1) as f32;
         let rgb = if dusk {

@@ -78,11 +78,7 @@ impl Emulator {
         let shutdown = CancellationToken::new();
         let mut tasks = Vec::new();
         let app = server::router(shared.clone());
-        tasks.push(tokio::spawn(server::serve(
-            listener,
-            app,
-            shutdown.clone(),
-        )));
+        tasks.push(tokio::spawn(server::serve(listener, app, shutdown.clone())));
         if shared.config.live.enabled {
             tasks.push(tokio::spawn(live::run(shared.clone(), shutdown.clone())));
         }

@@ -98,7 +98,10 @@ impl Args {
             config.auto_approve = true;
         }
         if let Some(secs) = self.access_token_lifetime {
-            anyhow::ensure!(secs > 0, "--access-token-lifetime must be at least 1 second");
+            anyhow::ensure!(
+                secs > 0,
+                "--access-token-lifetime must be at least 1 second"
+            );
             config.access_token_lifetime_secs = secs;
         }
         if let Some(state) = self.state {

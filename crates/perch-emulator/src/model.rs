@@ -161,7 +161,13 @@ impl MessageLog {
             .enumerate()
             .map(|(i, m)| (m.chain_seq, i))
             .collect();
-        self.seq = self.by_seq.keys().next_back().copied().unwrap_or(0).max(self.seq);
+        self.seq = self
+            .by_seq
+            .keys()
+            .next_back()
+            .copied()
+            .unwrap_or(0)
+            .max(self.seq);
     }
 
     /// Appends a new root post, giving it the next change sequence. Returns its index.

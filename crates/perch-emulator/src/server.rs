@@ -39,7 +39,11 @@ pub fn router(state: AppState) -> Router {
         .nest("/v1.0", graph::routes(state.clone()))
         .nest("/_emulator", admin::routes(state.clone()))
         .merge(entra::routes(state.clone()))
-        .fallback(|| async { crate::error::GraphError::bad_request("Invalid request: unknown segment in the request URL.") })
+        .fallback(|| async {
+            crate::error::GraphError::bad_request(
+                "Invalid request: unknown segment in the request URL.",
+            )
+        })
         .layer(middleware::from_fn_with_state(state.clone(), faults::layer))
         .layer(middleware::from_fn(headers_layer))
 }

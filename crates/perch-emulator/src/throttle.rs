@@ -199,7 +199,9 @@ pub fn classify(method: &Method, path: &str) -> Endpoint {
     if !is(0, "teams") || segments.len() < 2 {
         return endpoint(other, None, None);
     }
-    let team = seg(1);
+    // Team ids are GUIDs, which Graph matches case-insensitively: one team, one scope.
+    let team_key = seg(1).map(str::to_ascii_lowercase);
+    let team = team_key.as_deref();
     let channels = is(2, "channels") || is(2, "allChannels");
     if !channels {
         return endpoint(other, team, None);
@@ -772,6 +774,20 @@ mod tests {
             assert_eq!(endpoint.category, category, "{method} {path}");
             assert_eq!(endpoint.channel.as_deref(), channel, "{method} {path}");
         }
+    }
+
+    #[test]
+    fn team_ids_in_any_case_share_one_scope() {
+        let lower = classify(
+            &Method::GET,
+            &format!("/teams/{TEAM}/channels/{CHANNEL}/messages"),
+        );
+        let upper = classify(
+            &Method::GET,
+            &format!("/teams/{}/channels/{CHANNEL}/messages", TEAM.to_uppercase()),
+        );
+        assert_eq!(lower, upper);
+        assert_eq!(upper.team.as_deref(), Some(TEAM));
     }
 
     #[test]

@@ -106,5 +106,8 @@ fn bad_flags_are_refused_with_a_message() {
         .expect("runs");
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("/nonexistent/perch-emulator.json"), "{stderr}");
+    assert!(
+        stderr.contains("/nonexistent/perch-emulator.json"),
+        "{stderr}"
+    );
 }

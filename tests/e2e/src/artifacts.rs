@@ -58,7 +58,12 @@ impl PngSummary {
         let info = reader
             .next_frame(&mut buffer)
             .map_err(|e| invalid(format!("broken PNG: {e}")))?;
-        let bytes_per_pixel = info.color_type.samples() * if info.bit_depth == png::BitDepth::Sixteen { 2 } else { 1 };
+        let bytes_per_pixel = info.color_type.samples()
+            * if info.bit_depth == png::BitDepth::Sixteen {
+                2
+            } else {
+                1
+            };
         let mut colours = HashSet::new();
         for pixel in buffer[..info.buffer_size()].chunks_exact(bytes_per_pixel) {
             colours.insert(pixel);
@@ -102,6 +107,7 @@ mod tests {
         encoder.set_color(png::ColorType::Rgb);
         encoder.set_depth(png::BitDepth::Eight);
         let mut writer = encoder.write_header().expect("header");
+        let pixel = &pixel;
         let data: Vec<u8> = (0..height)
             .flat_map(|y| (0..width).flat_map(move |x| pixel(x, y)))
             .collect();
@@ -119,7 +125,8 @@ mod tests {
 
     #[test]
     fn an_image_with_detail_is_not_blank() {
-        let summary = PngSummary::of(&png_of(16, 16, |x, y| [x as u8 * 10, y as u8 * 10, 0])).expect("png");
+        let summary =
+            PngSummary::of(&png_of(16, 16, |x, y| [x as u8 * 10, y as u8 * 10, 0])).expect("png");
         assert!(!summary.is_blank(), "{summary:?}");
     }
 

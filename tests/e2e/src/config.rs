@@ -50,8 +50,7 @@ impl Config {
             source,
         })?;
 
-        if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none()
-        {
+        if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
             return Err(Error::Setup(
                 "no DISPLAY: run the end-to-end tests under `xvfb-run -a` (scripts/test-e2e.sh does)"
                     .to_owned(),

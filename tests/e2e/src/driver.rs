@@ -39,10 +39,12 @@ pub struct TauriDriver {
 impl TauriDriver {
     /// Starts `tauri-driver` with its output in `log`, and waits until a WebDriver request
     /// through it gets an answer (which means `WebKitWebDriver` is listening too).
+    /// `on_spawn` gets the process group id as soon as it exists (for the watchdog).
     pub fn start(
         program: &Path,
         log: &Path,
         client: &reqwest::blocking::Client,
+        on_spawn: impl FnOnce(u32),
     ) -> Result<TauriDriver, Error> {
         let port = free_port()?;
         let native_port = loop {
@@ -86,6 +88,7 @@ impl TauriDriver {
             port,
             log: log.to_owned(),
         };
+        on_spawn(driver.pgid);
         // On failure `driver` drops here and stops whatever did start.
         driver.wait_ready(client)?;
         Ok(driver)
@@ -172,6 +175,34 @@ impl Drop for TauriDriver {
             eprintln!("e2e: stopping tauri-driver: {problem}");
         }
     }
+}
+
+/// Ends a process group from outside the harness's normal flow (the watchdog): SIGTERM to
+/// its leader, `tauri-driver`, a short grace period, then SIGKILL to the whole group.
+pub fn terminate_group(pgid: u32) {
+    signal("TERM", &pgid.to_string());
+    let group = format!("-{pgid}");
+    let deadline = Instant::now() + STOP_TIMEOUT;
+    while group_alive(&group) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+        // tauri-driver exits on SIGTERM; what remains after it is orphaned.
+        if !pid_alive(pgid) {
+            break;
+        }
+    }
+    signal("KILL", &group);
+}
+
+fn pid_alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            let (_, rest) = stat.rsplit_once(')')?;
+            rest.split_whitespace()
+                .next()
+                .map(|state| state != "Z" && state != "X")
+        })
+        .unwrap_or(false)
 }
 
 /// A loopback port nobody listens on right now. Another process could take it before

@@ -93,8 +93,20 @@ impl Session {
         &self.capabilities
     }
 
-    fn command(&self, step: &str, method: Method, path: &str, body: Option<Value>) -> Result<Value, Error> {
-        send(&self.client, step, method, &format!("{}{path}", self.base), body)
+    fn command(
+        &self,
+        step: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, Error> {
+        send(
+            &self.client,
+            step,
+            method,
+            &format!("{}{path}", self.base),
+            body,
+        )
     }
 
     /// The first element matching a CSS selector, right now.
@@ -130,7 +142,12 @@ impl Session {
 
     /// Waits until the element matching `selector` exists and its text is `expected`. On
     /// timeout the error carries the last text seen (or why there was none).
-    pub fn wait_for_text(&self, selector: &str, expected: &str, timeout: Duration) -> Result<(), Error> {
+    pub fn wait_for_text(
+        &self,
+        selector: &str,
+        expected: &str,
+        timeout: Duration,
+    ) -> Result<(), Error> {
         let step = format!("wait for `{selector}` to read {expected:?}");
         poll(&step, timeout, || {
             let element = match self.find(selector) {
@@ -190,8 +207,13 @@ impl Session {
             return Ok(());
         }
         self.open = false;
-        self.command("delete the WebDriver session (closes the app)", Method::DELETE, "", None)
-            .map(drop)
+        self.command(
+            "delete the WebDriver session (closes the app)",
+            Method::DELETE,
+            "",
+            None,
+        )
+        .map(drop)
     }
 }
 
@@ -204,7 +226,13 @@ impl Drop for Session {
 }
 
 /// Sends one WebDriver command and unwraps `value`, turning W3C errors into [`Error::WebDriver`].
-fn send(client: &Client, step: &str, method: Method, url: &str, body: Option<Value>) -> Result<Value, Error> {
+fn send(
+    client: &Client,
+    step: &str,
+    method: Method,
+    url: &str,
+    body: Option<Value>,
+) -> Result<Value, Error> {
     let http = |source| Error::Http {
         step: step.to_owned(),
         source,
@@ -223,7 +251,10 @@ fn send(client: &Client, step: &str, method: Method, url: &str, body: Option<Val
     Err(Error::WebDriver {
         step: step.to_owned(),
         status: status.as_u16(),
-        error: value["error"].as_str().unwrap_or("unknown error").to_owned(),
+        error: value["error"]
+            .as_str()
+            .unwrap_or("unknown error")
+            .to_owned(),
         message: value["message"].as_str().unwrap_or("").to_owned(),
     })
 }

@@ -328,8 +328,20 @@ pub fn routes(state: AppState) -> Router {
             "/{tenant}/oauth2/v2.0/authorize",
             get(authorize::show).post(authorize::submit),
         )
-        .route("/{tenant}/oauth2/v2.0/token", post(token::handle))
-        .route("/{tenant}/oauth2/v2.0/devicecode", post(device::start))
+        .route(
+            "/{tenant}/oauth2/v2.0/token",
+            post(token::handle).layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                json_rejections,
+            )),
+        )
+        .route(
+            "/{tenant}/oauth2/v2.0/devicecode",
+            post(device::start).layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                json_rejections,
+            )),
+        )
         .route("/devicelogin", get(device::show).post(device::submit))
         .route(
             "/{tenant}/v2.0/.well-known/openid-configuration",
@@ -341,6 +353,36 @@ pub fn routes(state: AppState) -> Router {
             get(discovery::admin_consent_show).post(discovery::admin_consent_submit),
         )
         .with_state(state)
+}
+
+/// Turns axum's plain-text rejections on the JSON endpoints (a tenant segment that is not
+/// UTF-8, a body over the size limit) into Entra's JSON error (AADSTS90014), so a client's
+/// error parser always sees `error` / `error_description`.
+async fn json_rejections(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let crid = client_request_id(request.headers());
+    let response = next.run(request).await;
+    let status = response.status();
+    let plain = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|v| v.starts_with("text/plain"));
+    if !(status.is_client_error() || status.is_server_error()) || !plain {
+        return response;
+    }
+    let bytes = axum::body::to_bytes(response.into_body(), 64 << 10)
+        .await
+        .unwrap_or_default();
+    let detail = String::from_utf8_lossy(&bytes).trim().to_owned();
+    let mut answer = Aadsts::MalformedRequest
+        .with(format!("The request is malformed or invalid: {detail}"))
+        .json(&state.base_url, crid.as_deref());
+    *answer.status_mut() = status;
+    answer
 }
 
 /// Seconds since the Unix epoch, with fractions.

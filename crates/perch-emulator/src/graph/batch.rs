@@ -14,18 +14,32 @@ use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, Request, St
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Router};
 use base64::Engine as _;
+use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
 use serde_json::{json, Map, Value};
 use tower::ServiceExt as _;
 
 use super::support::{json_body, json_value};
 use super::token::bind;
-use crate::error::{GraphError, RequestIds, PLACEHOLDER_REQUEST_ID};
+use crate::error::{ErrorMarker, GraphError, RequestIds, PLACEHOLDER_REQUEST_ID};
 use crate::state::AppState;
 
 /// The most requests one batch may hold.
 pub const MAX_BATCH: usize = 20;
 /// Inner response bodies larger than this are cut off (none of ours come close).
 const MAX_INNER_BODY: usize = 32 << 20;
+
+/// Characters that may appear in a batch URL as written but not in an HTTP request target.
+const NOT_IN_URI: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'<')
+    .add(b'>')
+    .add(b'\\')
+    .add(b'^')
+    .add(b'`')
+    .add(b'{')
+    .add(b'|')
+    .add(b'}');
 
 struct Step {
     id: String,
@@ -95,8 +109,11 @@ fn parse(value: Value) -> Result<Vec<Step>, GraphError> {
                 "Request '{id}': batch URLs must be relative to the version root, e.g. '/me'."
             )));
         }
+        // Graph takes URLs as written in the JSON (its own examples carry spaces in
+        // `$filter`), so characters a URI cannot hold are percent-encoded here.
+        let url = utf8_percent_encode(url, NOT_IN_URI).to_string();
         let url = if url.starts_with('/') {
-            url.to_owned()
+            url
         } else {
             format!("/{url}")
         };
@@ -182,14 +199,19 @@ struct Answer {
     json: Value,
 }
 
-fn failed_dependency(id: &str) -> Answer {
+fn failed_dependency(id: &str, ids: &RequestIds) -> Answer {
+    let error = GraphError::new(
+        StatusCode::FAILED_DEPENDENCY,
+        "FailedDependency",
+        "A dependent request of this request failed, so this request was not run.",
+    );
     Answer {
         status: StatusCode::FAILED_DEPENDENCY,
         json: json!({
             "id": id,
             "status": 424,
             "headers": { "Content-Type": "application/json" },
-            "body": { "error": { "code": "FailedDependency", "message": "A dependent request of this request failed, so this request was not run." } },
+            "body": error.body(&ids.request_id, ids.client_request_id.as_deref()),
         }),
     }
 }
@@ -244,13 +266,20 @@ async fn answer(id: &str, response: Response, ids: &RequestIds) -> Answer {
     }
     let mut out = json!({ "id": id, "status": parts.status.as_u16(), "headers": headers });
     if !bytes.is_empty() {
-        out["body"] = if json_content {
+        out["body"] = if json_content && parts.extensions.get::<ErrorMarker>().is_none() {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+        } else if json_content {
+            // Only error bodies carry the id placeholder; message content is left alone.
             let text = String::from_utf8_lossy(&bytes)
                 .replace(
                     &format!("\"client-request-id\":\"{PLACEHOLDER_REQUEST_ID}\""),
                     &format!(
-                        "\"client-request-id\":\"{}\"",
-                        ids.client_request_id.as_deref().unwrap_or(&ids.request_id)
+                        "\"client-request-id\":{}",
+                        serde_json::to_string(
+                            ids.client_request_id.as_deref().unwrap_or(&ids.request_id)
+                        )
+                        .unwrap_or_default()
                     ),
                 )
                 .replace(PLACEHOLDER_REQUEST_ID, &ids.request_id);
@@ -300,7 +329,7 @@ pub(crate) async fn handle(
                 .iter()
                 .any(|&d| done[d].as_ref().is_some_and(|a| !a.status.is_success()));
             if dep_failed {
-                done[i] = Some(failed_dependency(&steps[i].id));
+                done[i] = Some(failed_dependency(&steps[i].id, &ids));
             } else {
                 runs.push(i);
             }

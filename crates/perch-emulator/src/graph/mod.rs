@@ -104,6 +104,7 @@ pub fn routes(state: AppState) -> Router {
         )
         .with_state(state)
         .merge(inner)
+        .layer(middleware::from_fn(support::graph_rejections))
 }
 
 /// The authenticated, throttled API (everything but `$batch`).
@@ -169,6 +170,7 @@ fn api_routes(state: AppState) -> Router {
             crate::throttle::layer,
         ))
         .layer(middleware::from_fn_with_state(state.clone(), auth_layer))
+        .layer(middleware::from_fn(support::graph_rejections))
         .with_state(state)
 }
 

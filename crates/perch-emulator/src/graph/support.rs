@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 use crate::entra::Principal;
-use crate::error::GraphError;
+use crate::error::{ErrorMarker, GraphError};
 use crate::model::{Channel, Team, Tenant};
 
 /// The `Content-Type` Graph answers JSON with.
@@ -226,4 +226,44 @@ pub(crate) fn json_body<T: DeserializeOwned>(
             "Invalid request body: the JSON could not be read ({e})."
         ))
     })
+}
+
+/// Turns the plain-text rejections axum produces before a handler runs (a body over the
+/// size limit is 413 `Failed to buffer the request body`, a missing extension 500) into
+/// Graph's error shape, so no Graph answer has another shape.
+pub(crate) async fn graph_rejections(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let failed = status.is_client_error() || status.is_server_error();
+    let plain = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|v| v.starts_with("text/plain"));
+    if !failed || !plain || response.extensions().get::<ErrorMarker>().is_some() {
+        return response;
+    }
+    let bytes = axum::body::to_bytes(response.into_body(), 64 << 10)
+        .await
+        .unwrap_or_default();
+    let text = String::from_utf8_lossy(&bytes).trim().to_owned();
+    let message = if text.is_empty() {
+        status
+            .canonical_reason()
+            .unwrap_or("The request failed.")
+            .to_owned()
+    } else {
+        text
+    };
+    let code = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => "RequestEntityTooLarge",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "UnsupportedMediaType",
+        StatusCode::METHOD_NOT_ALLOWED => "BadRequest",
+        s if s.is_server_error() => "InternalServerError",
+        _ => "BadRequest",
+    };
+    axum::response::IntoResponse::into_response(GraphError::new(status, code, message))
 }

@@ -502,7 +502,7 @@ fn build_team(world: &World<'_>, index: usize, seed: u64) -> Team {
     members.sort_unstable();
     // Owners: the demo user owns every other team (so it can moderate there), plus one more.
     let mut owners = vec![members[rng.gen_range(0..members.len())]];
-    if index % 2 == 0 && !owners.contains(&0) {
+    if index.is_multiple_of(2) && !owners.contains(&0) {
         owners.push(0);
     }
 

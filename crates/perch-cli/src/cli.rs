@@ -1,0 +1,99 @@
+//! The command line, as clap derive types. Parsing only: what each command does is in
+//! [`crate::commands`].
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// The text after `--help`: exit codes and the environment.
+const AFTER_HELP: &str = "\
+Exit codes:
+   0  ok
+   1  other failure (sign-in declined or timed out, database error, ...)
+   2  usage: bad arguments, or ACCOUNT matches no account or several
+   3  an account needs to sign in again (run `perch-cli login`)
+   4  an administrator must act (consent for the app, Conditional Access)
+  69  the sign-in service or Microsoft Graph is unavailable or unreachable
+  77  the system keyring is unavailable or locked (see --session-only)
+  78  invalid settings (the message names the setting and where it came from)
+
+Settings, lowest to highest: built-in defaults, {data dir}/settings.json, environment
+(PERCH_TENANT, PERCH_CLIENT_ID, PERCH_CLOUD, PERCH_LOGIN_HOST, PERCH_GRAPH_HOST, PERCH_SCOPES).
+Logs go to stderr at `warn`; PERCH_LOG (e.g. `info`, `perch_auth=debug`) changes that.
+No token is ever printed or logged.";
+
+/// Perch's headless client for Microsoft Teams channels.
+#[derive(Debug, Parser)]
+#[command(name = "perch-cli", version, about, after_help = AFTER_HELP)]
+pub struct Cli {
+    /// Print one JSON document on stdout (results and errors), for scripts.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// Where Perch keeps its database and settings.json [default: $PERCH_DATA_DIR, else the
+    /// platform's data folder].
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Keep refresh tokens in memory only, never in the system keyring: for machines without
+    /// a keyring (Secret Service, Keychain, Credential Manager). The sign-in then lasts only
+    /// for this one command; later commands see the account as needing sign-in.
+    #[arg(long, global = true)]
+    pub session_only: bool,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Sign in through the system browser ($BROWSER first), or with a device code.
+    ///
+    /// Without --add, an account that needs to sign in again is signed in with its name
+    /// pre-filled (when it is the only one, or the one named by --account).
+    Login(LoginArgs),
+    /// Sign an account out: delete its refresh token from the keyring.
+    Logout(LogoutArgs),
+    /// List the accounts and whether they are signed in.
+    Accounts,
+    /// For each account: its state and whether a token can be had right now.
+    Status,
+    /// Ask Microsoft Graph who the account is (GET /me): checks the token end to end.
+    Whoami(AccountArg),
+}
+
+/// `login`.
+#[derive(Debug, clap::Args)]
+pub struct LoginArgs {
+    /// Sign in with a code entered on another device (no browser needed here).
+    #[arg(long)]
+    pub device_code: bool,
+    /// Add another account: let the person pick or add an account (prompt=select_account).
+    #[arg(long, conflicts_with = "account")]
+    pub add: bool,
+    /// Do not start a browser; print the sign-in address to open by hand.
+    #[arg(long)]
+    pub no_browser: bool,
+    /// Sign this known account in again (UPN or `{tenant id}.{user id}`).
+    #[arg(long, value_name = "ACCOUNT")]
+    pub account: Option<String>,
+}
+
+/// `logout`.
+#[derive(Debug, clap::Args)]
+pub struct LogoutArgs {
+    /// UPN or `{tenant id}.{user id}`; default: the only account.
+    pub account: Option<String>,
+    /// Also delete the account's cached data and its row.
+    #[arg(long)]
+    pub purge: bool,
+}
+
+/// An optional account argument.
+#[derive(Debug, clap::Args)]
+pub struct AccountArg {
+    /// UPN or `{tenant id}.{user id}`; default: the only account.
+    pub account: Option<String>,
+}

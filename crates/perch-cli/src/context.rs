@@ -1,0 +1,108 @@
+//! What every command starts from: the data folder (`--data-dir`, else `PERCH_DATA_DIR`, else
+//! the platform's folder), the organisation resolved from perch-core's settings layers, the
+//! SQLite store, and the refresh-token custody (the OS keyring, or memory with
+//! `--session-only`).
+//!
+//! The settings layers are, lowest first: defaults, `{data dir}/settings.json`, the `PERCH_*`
+//! environment, and (a later issue) the managed policy. An invalid value fails every command
+//! (exit 78); a *missing* client id fails only the commands that need the organisation
+//! (`login`), so that `accounts` and `logout` work on a machine whose settings are gone.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use perch_auth::{
+    HttpClient, KeyringStore, ManagerOptions, MemoryStore, SecretStore, TokenManager,
+};
+use perch_core::{
+    resolve, ConfigError, DataDir, Organisation, Platform, Scopes, SettingsLayer, SettingsSource,
+};
+use perch_store::Store;
+
+use crate::error::CliError;
+
+/// The resolved starting point of a command.
+#[derive(Debug)]
+pub struct Context {
+    /// Where the database and settings live.
+    pub data_dir: DataDir,
+    /// The organisation, or why it could not be resolved (only [`ConfigError::Missing`] is
+    /// kept here; invalid values fail [`Context::load`]).
+    pub org: Result<Organisation, ConfigError>,
+    /// `--session-only`.
+    pub session_only: bool,
+}
+
+impl Context {
+    /// Resolves the data folder and the settings from the process environment.
+    pub fn load(data_dir: Option<PathBuf>, session_only: bool) -> Result<Context, CliError> {
+        let vars: Vec<(String, String)> = std::env::vars().collect();
+        let data_dir = match data_dir {
+            Some(path) => DataDir::at(path),
+            None => DataDir::resolve(vars.iter().cloned(), Platform::current())
+                .ok_or(CliError::NoDataDir)?,
+        };
+        let settings = data_dir.settings_file();
+        let mut layers = vec![SettingsLayer::defaults()];
+        if let Some(user) =
+            SettingsLayer::read_file(&settings, SettingsSource::User(settings.clone()))?
+        {
+            layers.push(user);
+        }
+        layers.push(SettingsLayer::environment(vars));
+        // The managed policy layer goes here, last (highest), when it lands.
+        let org = match resolve(&layers) {
+            Ok(org) => Ok(org),
+            Err(missing @ ConfigError::Missing { .. }) => Err(missing),
+            Err(other) => return Err(other.into()),
+        };
+        Ok(Context {
+            data_dir,
+            org,
+            session_only,
+        })
+    }
+
+    /// The organisation, failing (exit 78) when a required setting is missing.
+    pub fn organisation(&self) -> Result<&Organisation, CliError> {
+        self.org.as_ref().map_err(|e| CliError::Config(e.clone()))
+    }
+
+    /// Opens (creating and migrating) the database.
+    pub fn store(&self) -> Result<Store, CliError> {
+        Ok(Store::open(&self.data_dir.database())?)
+    }
+
+    /// The refresh-token custody: memory with `--session-only`, else the OS keyring (an
+    /// unavailable keyring is an error, never a silent fallback).
+    /// With `probe`, the keyring is also written to and cleaned once, so that a locked keyring
+    /// is reported before a sign-in rather than after it.
+    pub fn secrets(&self, probe: bool) -> Result<Arc<dyn SecretStore>, CliError> {
+        if self.session_only {
+            return Ok(Arc::new(MemoryStore::new()));
+        }
+        let keyring = KeyringStore::platform()?;
+        if probe {
+            keyring.probe()?;
+        }
+        Ok(Arc::new(keyring))
+    }
+
+    /// A token manager over the store and `secrets`.
+    pub fn manager(&self, secrets: Arc<dyn SecretStore>) -> Result<TokenManager, CliError> {
+        let scopes = self
+            .org
+            .as_ref()
+            .map(|o| o.scopes.clone())
+            .unwrap_or_else(|_| Scopes::default());
+        Ok(TokenManager::new(
+            HttpClient::new()?,
+            self.store()?,
+            secrets,
+            ManagerOptions {
+                scopes,
+                ..ManagerOptions::default()
+            },
+        ))
+    }
+}

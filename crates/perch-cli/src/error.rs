@@ -1,0 +1,156 @@
+//! [`CliError`]: every way a command fails, with the stable `code` scripts read in `--json`
+//! output and the process exit code ([`ExitCode`]) they branch on. The texts come from the
+//! crates below (perch-core's settings refusals, perch-auth's sign-in and keyring errors) with
+//! a hint about what to run next; no variant holds a token.
+
+use perch_auth::AuthError;
+use perch_core::ConfigError;
+
+/// The process exit codes (documented in the crate docs and `--help`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitCode {
+    /// 0: done.
+    Ok = 0,
+    /// 1: any other failure (the sign-in was declined, timed out, the database failed…).
+    Failure = 1,
+    /// 2: wrong usage: bad flags (clap), or an ACCOUNT that matches no account or several.
+    Usage = 2,
+    /// 3: an account needs an interactive sign-in (`perch-cli login`).
+    NeedsSignIn = 3,
+    /// 4: an administrator must act: consent for the app, or a Conditional Access policy.
+    AdminAction = 4,
+    /// 69 (EX_UNAVAILABLE): the sign-in service or Graph is unavailable or unreachable.
+    Unavailable = 69,
+    /// 77 (EX_NOPERM): the system keyring is unavailable, locked or refused access.
+    Keyring = 77,
+    /// 78 (EX_CONFIG): the settings are invalid or incomplete.
+    Config = 78,
+}
+
+impl ExitCode {
+    /// The number the process exits with.
+    pub fn as_i32(self) -> i32 {
+        self as i32
+    }
+}
+
+/// A failed command.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// The settings could not be resolved (names the setting and the layer).
+    #[error("{0}")]
+    Config(#[from] ConfigError),
+    /// No data folder could be determined (no `--data-dir`, `PERCH_DATA_DIR` or home folder).
+    #[error("cannot tell where to keep Perch's data: pass --data-dir or set PERCH_DATA_DIR")]
+    NoDataDir,
+    /// Sign-in, token or keyring failure.
+    #[error("{0}")]
+    Auth(#[from] AuthError),
+    /// The local database failed.
+    #[error("{0}")]
+    Store(#[from] perch_store::Error),
+    /// The command line named no account where several exist, or one that does not exist.
+    #[error("{0}")]
+    Usage(String),
+    /// Graph answered with an error.
+    #[error("Microsoft Graph answered {status}: {code} ({message})")]
+    Graph {
+        /// The HTTP status.
+        status: u16,
+        /// Graph's `error.code`.
+        code: String,
+        /// Graph's `error.message`.
+        message: String,
+    },
+    /// Graph could not be reached.
+    #[error("could not reach Microsoft Graph: {0}")]
+    Network(String),
+}
+
+impl CliError {
+    /// A stable code for scripts (perch-auth's and perch-core's codes where they apply).
+    pub fn code(&self) -> &'static str {
+        match self {
+            CliError::Config(e) => e.code(),
+            CliError::NoDataDir => "no_data_dir",
+            CliError::Auth(e) => e.code(),
+            CliError::Store(e) => e.code(),
+            CliError::Usage(_) => "usage",
+            CliError::Graph { status: 401, .. } => "graph_unauthorized",
+            CliError::Graph { status, .. } if *status >= 500 => "graph_unavailable",
+            CliError::Graph { .. } => "graph_error",
+            CliError::Network(_) => "network",
+        }
+    }
+
+    /// The exit code.
+    pub fn exit_code(&self) -> ExitCode {
+        match self {
+            CliError::Config(_) | CliError::NoDataDir => ExitCode::Config,
+            CliError::Auth(e) => auth_exit_code(e),
+            CliError::Store(_) => ExitCode::Failure,
+            CliError::Usage(_) => ExitCode::Usage,
+            CliError::Graph { status: 401, .. } => ExitCode::NeedsSignIn,
+            CliError::Graph { status, .. } if *status >= 500 || *status == 429 => {
+                ExitCode::Unavailable
+            }
+            CliError::Graph { .. } => ExitCode::Failure,
+            CliError::Network(_) => ExitCode::Unavailable,
+        }
+    }
+
+    /// What to do next, when there is something to say beyond the message.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            CliError::Auth(e) => match e {
+                AuthError::NeedsSignIn { .. } => Some("run `perch-cli login` to sign in again"),
+                AuthError::KeyringUnavailable { .. }
+                | AuthError::KeyringLocked { .. }
+                | AuthError::Keyring { .. } => Some(
+                    "or pass --session-only to keep the sign-in in memory for this command only",
+                ),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+}
+
+/// The exit code for a perch-auth error.
+pub fn auth_exit_code(error: &AuthError) -> ExitCode {
+    match error {
+        AuthError::NeedsSignIn { .. } => ExitCode::NeedsSignIn,
+        AuthError::ConsentRequired { .. } | AuthError::ConditionalAccess { .. } => {
+            ExitCode::AdminAction
+        }
+        AuthError::ServiceUnavailable { .. } | AuthError::Network(_) => ExitCode::Unavailable,
+        AuthError::KeyringUnavailable { .. }
+        | AuthError::KeyringLocked { .. }
+        | AuthError::Keyring { .. } => ExitCode::Keyring,
+        AuthError::Config(_) => ExitCode::Config,
+        _ => ExitCode::Failure,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes() {
+        let e = CliError::Auth(AuthError::KeyringLocked { detail: "x".into() });
+        assert_eq!(e.exit_code().as_i32(), 77);
+        assert!(e.hint().unwrap().contains("--session-only"));
+        let e = CliError::Auth(AuthError::ConditionalAccess {
+            description: "x".into(),
+        });
+        assert_eq!(e.exit_code().as_i32(), 4);
+        assert_eq!(CliError::NoDataDir.exit_code().as_i32(), 78);
+        assert_eq!(
+            CliError::Auth(AuthError::Network("x".into()))
+                .exit_code()
+                .as_i32(),
+            69
+        );
+    }
+}

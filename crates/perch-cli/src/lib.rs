@@ -1,0 +1,94 @@
+//! `perch-cli`: Perch's headless client. It signs people in and checks their tokens through
+//! `perch-auth`, over the same settings (`perch-core`) and database (`perch-store`) as the
+//! desktop app, and it prints for people or, with `--json`, for scripts.
+//!
+//! # Commands
+//! - `login [--device-code] [--add] [--no-browser] [--account ACCOUNT]`: interactive sign-in
+//!   through the system browser (`$BROWSER` first) or the device-code flow; `--add` asks Entra
+//!   to let the person pick another account; an account that needs to sign in again is signed
+//!   in with its UPN as `login_hint`.
+//! - `logout [ACCOUNT] [--purge]`: deletes the account's refresh token (and with `--purge`
+//!   its cached data and row).
+//! - `accounts`: the accounts and their states.
+//! - `status`: per account, its state and whether a token can be had right now (refreshing if
+//!   needed); prints only how long the token has left.
+//! - `whoami [ACCOUNT]`: `GET /me` on Graph with the account's token.
+//!
+//! ACCOUNT is a UPN or `{tenant id}.{user id}`; without it, the only account.
+//!
+//! # Exit codes
+//! | code | meaning |
+//! |---|---|
+//! | 0 | ok |
+//! | 1 | other failure (declined, timed out, database error…) |
+//! | 2 | usage: bad arguments (clap), or ACCOUNT matches no account or several |
+//! | 3 | an account needs to sign in again (`status` also when there is no usable account) |
+//! | 4 | an administrator must act: consent, Conditional Access |
+//! | 69 | the sign-in service or Graph is unavailable or unreachable |
+//! | 77 | the system keyring is unavailable or locked; `--session-only` avoids it |
+//! | 78 | invalid or missing settings; the message names the setting and its source |
+//!
+//! # Output
+//! Results on stdout; with `--json` exactly one JSON document, errors included as
+//! `{"error": {"code", "message", "hint", "exit_code"}}` (clap's usage errors excepted: text on
+//! stderr, exit 2). Prompts and progress (the browser notice, the sign-in URL when no browser
+//! starts, the device code) go to stderr. Logs go to stderr at `warn`; `PERCH_LOG` takes an
+//! `EnvFilter` directive. No token is ever printed or logged.
+//!
+//! # `--session-only`
+//! Refresh tokens are kept in memory (perch-auth's `MemoryStore`) instead of the keyring, for
+//! machines without one. The account's row is still written, so the next command sees the
+//! account, as needing sign-in: its token died with the process that signed in.
+//!
+//! # Test tool
+//! The crate also builds `perch-test-browser`, a stand-in for `$BROWSER` used by the tests
+//! against the emulator (see its source); it is not part of Perch.
+
+pub mod cli;
+pub mod commands;
+pub mod context;
+pub mod error;
+pub mod output;
+pub mod whoami;
+
+use clap::Parser as _;
+
+pub use error::{CliError, ExitCode};
+
+/// Parses the command line, runs the command and returns the process exit code.
+pub fn main() -> std::process::ExitCode {
+    let cli = cli::Cli::parse();
+    init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("perch-cli: could not start: {e}");
+            return std::process::ExitCode::from(ExitCode::Failure.as_i32() as u8);
+        }
+    };
+    let code = match runtime.block_on(commands::run(&cli)) {
+        Ok(code) => code,
+        Err(error) => {
+            tracing::debug!(code = error.code(), "command failed");
+            output::print_error(&error, cli.json);
+            error.exit_code()
+        }
+    };
+    // Do not wait for a blocked stdin reader or a Ctrl-C listener.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    std::process::ExitCode::from(code.as_i32() as u8)
+}
+
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("PERCH_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false)
+        .try_init();
+}
