@@ -3,13 +3,14 @@
 # way a release is built (bundled UI via `--features custom-protocol`, not the dev server),
 # driven over W3C WebDriver by tauri-driver + WebKitWebDriver on a virtual display.
 #
-# Needs the Debian packages webkit2gtk-driver, xvfb and xauth (scripts/setup.sh installs
+# Needs the Debian packages webkit2gtk-driver, xvfb, xauth and dbus (scripts/setup.sh installs
 # them); installs tauri-driver (pinned) into ~/.cargo/bin if it is not there. Screenshots and
 # the tauri-driver/WebKitWebDriver/app logs land in tests/artifacts/. The output ends with
 # cargo test's summary.
 #
 # The display comes from `xvfb-run -a` around `cargo test` (the harness does not start X
-# itself): one virtual screen per run, on a free display number, gone when the run ends.
+# itself): one virtual screen per run, on a free display number, gone when the run ends; a
+# private `dbus-run-session` inside it gives the app a session bus that ends with the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -42,6 +43,8 @@ command -v WebKitWebDriver >/dev/null 2>&1 ||
   die "WebKitWebDriver not found: install the Debian package webkit2gtk-driver (scripts/setup.sh does)"
 command -v xvfb-run >/dev/null 2>&1 ||
   die "xvfb-run not found: install the Debian packages xvfb and xauth (scripts/setup.sh does)"
+command -v dbus-run-session >/dev/null 2>&1 ||
+  die "dbus-run-session not found: install the Debian package dbus (scripts/setup.sh does)"
 
 log "ui: build (the bundle the app serves)"
 npm --prefix ui run --silent build
@@ -57,22 +60,30 @@ log "build the end-to-end tests"
 cargo test -p perch-e2e --lib --test e2e --locked --no-run
 
 scratch=$(mktemp -d -t perch-e2e.XXXXXX)
-trap 'rm -rf "$scratch"' EXIT
-mkdir -p tests/artifacts
+trap 'rm -rf "$scratch" 2>/dev/null || true' EXIT
+mkdir -p "$scratch/xdg-runtime" tests/artifacts
+chmod 700 "$scratch/xdg-runtime"
 
-log "run the end-to-end tests under xvfb-run (artifacts in tests/artifacts/)"
+log "run the end-to-end tests under xvfb-run and dbus-run-session (artifacts in tests/artifacts/)"
 # A private data folder and XDG folders keep the run off the developer's own profile.
-# The WEBKIT_* variables are cheap insurance against blank windows on newer WebKitGTK.
+# The private D-Bus session matters: without one, GTK autolaunches a session bus, and
+# xdg-desktop-portal, xdg-document-portal (a FUSE mount) and the a11y bus outlive the run;
+# dbus-run-session ends them with the run.
+# WEBKIT_DISABLE_COMPOSITING_MODE=1 or WEBKIT_DISABLE_DMABUF_RENDERER=1 must NOT be set: with
+# either, WebKitGTK 2.50's WebDriver screenshot never answers here. Unset them if inherited.
 env \
+  -u WEBKIT_DISABLE_COMPOSITING_MODE \
+  -u WEBKIT_DISABLE_DMABUF_RENDERER \
+  -u DBUS_SESSION_BUS_ADDRESS \
   PERCH_E2E_APP="$app" \
   PERCH_E2E_TAURI_DRIVER="$cargo_bin/tauri-driver" \
   PERCH_DATA_DIR="$scratch/data" \
   XDG_DATA_HOME="$scratch/xdg-data" \
   XDG_CONFIG_HOME="$scratch/xdg-config" \
   XDG_CACHE_HOME="$scratch/xdg-cache" \
-  WEBKIT_DISABLE_COMPOSITING_MODE=1 \
-  WEBKIT_DISABLE_DMABUF_RENDERER=1 \
+  XDG_RUNTIME_DIR="$scratch/xdg-runtime" \
   RUST_BACKTRACE="${RUST_BACKTRACE:-1}" \
   timeout --kill-after=15 "$RUN_TIMEOUT_SECS" \
   xvfb-run -a -s "-screen 0 1280x1024x24 -nolisten tcp" \
+  dbus-run-session -- \
   cargo test -p perch-e2e --lib --test e2e --locked

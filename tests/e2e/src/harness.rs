@@ -7,6 +7,7 @@
 //! Scenarios run one at a time even when the test binary runs tests in parallel: one window
 //! at a time keeps a 2-core machine responsive and the timings predictable.
 
+use std::io::Write as _;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, RecvTimeoutError};
@@ -77,6 +78,7 @@ impl App {
     /// Takes a screenshot, saves it as `name` in the artifacts folder, and fails if it is
     /// blank (one flat colour), the usual sign of a web view that never painted.
     pub fn screenshot(&self, name: &str) -> Result<(PathBuf, PngSummary), Error> {
+        self.session.settle()?;
         let png = self.session.screenshot()?;
         let path = artifacts::save(&self.config.artifacts, name, &png)?;
         let summary = PngSummary::of(&png)?;
@@ -113,7 +115,11 @@ pub fn scenario(name: &str, body: impl FnOnce(&App) -> Result<(), Error>) {
     let config = match Config::from_env() {
         Ok(Some(config)) => config,
         Ok(None) => {
-            println!("e2e `{name}` skipped: set {APP_VAR} (scripts/test-e2e.sh does)");
+            // Past libtest's capture, so a plain `cargo test` shows what it did not run.
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "e2e `{name}` skipped: set {APP_VAR} (scripts/test-e2e.sh does)"
+            );
             return;
         }
         Err(error) => panic!("e2e `{name}`: {error}"),
@@ -202,7 +208,10 @@ impl Watchdog {
         let group = Arc::clone(&pgid);
         std::thread::spawn(move || {
             if let Err(RecvTimeoutError::Timeout) = disarmed.recv_timeout(timeout) {
-                eprintln!(
+                // Straight to the process's stderr: libtest's capture would swallow
+                // `eprintln!`, and `exit` below never lets it print what it captured.
+                let _ = writeln!(
+                    std::io::stderr().lock(),
                     "e2e `{name}` timed out after {timeout:?} (PERCH_E2E_TIMEOUT_SECS): stopping everything\n{}",
                     log_report(&log)
                 );

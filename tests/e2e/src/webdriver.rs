@@ -19,6 +19,9 @@ use crate::Error;
 /// The key under which W3C WebDriver returns an element reference.
 const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 
+/// How long a screenshot may take; it answers in well under a second when it works at all.
+pub const SCREENSHOT_TIMEOUT: Duration = Duration::from_secs(15);
+
 /// An open WebDriver session on one app window. Dropping it ends the session, which closes
 /// the app.
 #[derive(Debug)]
@@ -169,6 +172,17 @@ impl Session {
         })
     }
 
+    /// Waits until the page has painted what it shows now (two animation frames), so a
+    /// screenshot right after a DOM change does not show the frame before it.
+    pub fn settle(&self) -> Result<(), Error> {
+        self.execute_async(
+            "const done = arguments[0]; \
+             requestAnimationFrame(() => requestAnimationFrame(() => done(true)));",
+            Vec::new(),
+        )
+        .map(drop)
+    }
+
     /// The document title.
     pub fn title(&self) -> Result<String, Error> {
         let step = "read the document title".to_owned();
@@ -177,9 +191,21 @@ impl Session {
     }
 
     /// A PNG screenshot of the window's viewport.
+    ///
+    /// Bounded by [`SCREENSHOT_TIMEOUT`]: WebKitGTK 2.50 never answers it when
+    /// `WEBKIT_DISABLE_COMPOSITING_MODE` or `WEBKIT_DISABLE_DMABUF_RENDERER` is set.
     pub fn screenshot(&self) -> Result<Vec<u8>, Error> {
-        let step = "take a screenshot".to_owned();
-        let value = self.command(&step, Method::GET, "/screenshot", None)?;
+        let step = "take a screenshot (hangs if WEBKIT_DISABLE_COMPOSITING_MODE or \
+                    WEBKIT_DISABLE_DMABUF_RENDERER is set)"
+            .to_owned();
+        let value = send_with_timeout(
+            &self.client,
+            &step,
+            Method::GET,
+            &format!("{}/screenshot", self.base),
+            None,
+            Some(SCREENSHOT_TIMEOUT),
+        )?;
         let encoded = string(step.clone(), value)?;
         base64::engine::general_purpose::STANDARD
             .decode(encoded.as_bytes())
@@ -233,11 +259,26 @@ fn send(
     url: &str,
     body: Option<Value>,
 ) -> Result<Value, Error> {
+    send_with_timeout(client, step, method, url, body, None)
+}
+
+/// [`send`] with a timeout other than the client's.
+fn send_with_timeout(
+    client: &Client,
+    step: &str,
+    method: Method,
+    url: &str,
+    body: Option<Value>,
+    timeout: Option<Duration>,
+) -> Result<Value, Error> {
     let http = |source| Error::Http {
         step: step.to_owned(),
         source,
     };
     let mut request = client.request(method, url);
+    if let Some(timeout) = timeout {
+        request = request.timeout(timeout);
+    }
     if let Some(body) = body {
         request = request.json(&body);
     }
