@@ -29,8 +29,10 @@ step "cargo test (inside a D-Bus session with an unlocked gnome-keyring)"
 bash scripts/with-secret-service.sh cargo test --workspace --locked
 
 step "keyring tests against a locked gnome-keyring"
-bash scripts/with-secret-service.sh --locked cargo test --locked -p perch-auth --test secret_service
-bash scripts/with-secret-service.sh --locked cargo test --locked -p perch-cli --test cli
+# `--workspace` with target filters reuses the build above (a `-p` build resolves features
+# differently and would recompile half the dependency graph).
+bash scripts/with-secret-service.sh --locked \
+  cargo test --workspace --locked --test secret_service --test cli
 
 step "end to end: the real app window through tauri-driver under Xvfb"
 bash scripts/test-e2e.sh
