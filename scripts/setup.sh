@@ -46,6 +46,16 @@ check_toolchains() {
   }
 }
 
+ensure_npm_11() {
+  # Vite 8's lock file needs npm 11; some machines come with npm 10.
+  local major
+  major=$(npm --version | cut -d. -f1)
+  if [ "$major" -lt 11 ]; then
+    log "upgrading npm $(npm --version) to 11"
+    npm install -g --no-audit --no-fund --loglevel=error npm@11
+  fi
+}
+
 install_ui_packages() {
   if [ -d ui/node_modules ] && [ ui/node_modules/.package-lock.json -nt ui/package-lock.json ]; then
     log "ui packages: up to date"
@@ -57,4 +67,5 @@ install_ui_packages() {
 
 install_system_packages
 check_toolchains
+ensure_npm_11
 install_ui_packages
