@@ -132,9 +132,11 @@ fn is_text(content_type: &str) -> bool {
 }
 
 /// Whether an HTML body needs the real parser. Without `<` there is no markup and without
-/// `&` no character reference; NUL and CR are left to the parser, which normalises them.
+/// `&` no character reference; NUL and CR are left to the parser, which normalises them, and
+/// so is a leading byte order mark, which it drops.
 fn needs_parser(content: &str) -> bool {
-    content
-        .bytes()
-        .any(|b| matches!(b, b'<' | b'&' | b'\0' | b'\r'))
+    content.starts_with('\u{feff}')
+        || content
+            .bytes()
+            .any(|b| matches!(b, b'<' | b'&' | b'\0' | b'\r'))
 }

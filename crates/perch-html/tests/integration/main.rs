@@ -4,5 +4,6 @@
 mod formatting;
 mod hostile;
 mod paths;
+mod review;
 mod safety;
 mod seeded;
