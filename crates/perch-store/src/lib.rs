@@ -1,27 +1,66 @@
-//! `perch-store`: Perch's local SQLite database. It owns the connection settings (WAL, foreign
-//! keys, busy timeout), the migration runner ([`migrate`]) and, for now, the accounts table
-//! ([`accounts`]): the non-secret metadata of each signed-in account. Later issues add their
-//! tables as new numbered migrations.
+//! `perch-store`: Perch's local SQLite database and message cache. It owns the connection
+//! settings (WAL, foreign keys, busy timeout, statement cache), the migration runner
+//! ([`migrate`]), the accounts table ([`accounts`]), the message cache behind the
+//! [`CacheStore`] trait ([`cache`], row types in [`types`]), full-text search ([`search`]),
+//! the hosted-content file index ([`hosted`]) and opening a damaged database safely
+//! ([`recovery`]: move it aside, salvage what matters, start fresh).
 //!
 //! Invariants: the store does no network I/O, and no token is ever written to it (access tokens
-//! live in memory, refresh tokens in the OS keyring).
+//! live in memory, refresh tokens in the OS keyring). Every cache table hangs off an account
+//! with `ON DELETE CASCADE`, so deleting an account deletes everything it owns. A sync page and
+//! the sync state it advances are written in one transaction. A full disk is
+//! [`Error::DiskFull`], never a half-written page.
 
 pub mod accounts;
+#[doc(hidden)]
+pub mod bench;
+pub mod cache;
+pub mod hosted;
 pub mod migrate;
+pub mod recovery;
+pub mod search;
+pub mod types;
 
 use std::path::Path;
 
-use rusqlite::Connection;
+use rusqlite::{Connection, ErrorCode};
 
 pub use accounts::{AccountRecord, AccountState};
+pub use cache::CacheStore;
+pub use hosted::HostedEntry;
 pub use migrate::{Migration, MIGRATIONS};
+pub use recovery::Recovery;
+pub use types::*;
 
 /// What can go wrong in the store.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// SQLite refused an operation.
     #[error("local database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Sqlite(rusqlite::Error),
+    /// The disk (or the database's size limit) is full. The write was rolled back whole.
+    #[error("the disk is full: free some space. Sync is paused and nothing was lost; it goes on once there is room")]
+    DiskFull,
+    /// The channel is not in the cache (never listed, or removed since).
+    #[error("channel {channel_id} is not in the local cache; refresh the channel list")]
+    UnknownChannel {
+        /// The channel id.
+        channel_id: String,
+    },
+    /// The team is not in the cache (never listed, or removed since).
+    #[error("team {team_id} is not in the local cache; refresh the team list")]
+    UnknownTeam {
+        /// The team id.
+        team_id: String,
+    },
+    /// A damaged database could not be moved aside.
+    #[error("the local database {path} is damaged and could not be moved aside: {source}; move or delete it by hand")]
+    MoveAside {
+        /// The database file.
+        path: std::path::PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
     /// The database folder could not be created.
     #[error("could not create the database folder {path}: {source}")]
     CreateDir {
@@ -58,11 +97,42 @@ pub enum Error {
     },
 }
 
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        match e.sqlite_error_code() {
+            Some(ErrorCode::DiskFull) => Error::DiskFull,
+            _ => Error::Sqlite(e),
+        }
+    }
+}
+
 impl Error {
     /// A stable code for the UI.
     pub fn code(&self) -> &'static str {
         match self {
+            Error::Sqlite(e)
+                if matches!(
+                    e.sqlite_error_code(),
+                    Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase)
+                ) =>
+            {
+                "store_damaged"
+            }
+            Error::CreateDir { source, .. } | Error::MoveAside { source, .. }
+                if source.kind() == std::io::ErrorKind::StorageFull =>
+            {
+                "disk_full"
+            }
+            Error::Migration { source, .. }
+                if source.sqlite_error_code() == Some(ErrorCode::DiskFull) =>
+            {
+                "disk_full"
+            }
             Error::Sqlite(_) | Error::CreateDir { .. } => "store_error",
+            Error::DiskFull => "disk_full",
+            Error::UnknownChannel { .. } => "store_unknown_channel",
+            Error::UnknownTeam { .. } => "store_unknown_team",
+            Error::MoveAside { .. } => "store_move_aside_failed",
             Error::TooNew { .. } => "store_too_new",
             Error::Migration { .. } => "store_migration_failed",
             Error::Corrupt { .. } => "store_corrupt",
@@ -100,8 +170,13 @@ impl Store {
             let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
             conn.execute_batch("PRAGMA synchronous = NORMAL;")?;
         }
-        conn.execute_batch("PRAGMA foreign_keys = ON;")?;
+        // 32 MiB of page cache: timelines and searches over a large cache stay in memory.
+        conn.execute_batch(
+            "PRAGMA foreign_keys = ON; PRAGMA cache_size = -32768; PRAGMA temp_store = MEMORY;",
+        )?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        // The cache uses a few dozen statements per ingest; keep them all prepared.
+        conn.set_prepared_statement_cache_capacity(128);
         let mut conn = conn;
         migrate::run(&mut conn, MIGRATIONS)?;
         Ok(Store { conn })
@@ -110,6 +185,15 @@ impl Store {
     /// The connection, for crates that add their own tables through migrations here.
     pub fn connection(&self) -> &Connection {
         &self.conn
+    }
+
+    /// `PRAGMA integrity_check`'s lines: `["ok"]` when the database is sound.
+    pub fn integrity_check(&self) -> Result<Vec<String>, Error> {
+        let mut stmt = self.conn.prepare("PRAGMA integrity_check")?;
+        let lines = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<Vec<String>, _>>()?;
+        Ok(lines)
     }
 
     /// The schema version (the newest migration applied).

@@ -22,11 +22,18 @@ pub struct Migration {
 }
 
 /// Every migration this build knows, oldest first.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "0001_accounts.sql",
-    sql: include_str!("../migrations/0001_accounts.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "0001_accounts.sql",
+        sql: include_str!("../migrations/0001_accounts.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "0002_cache.sql",
+        sql: include_str!("../migrations/0002_cache.sql"),
+    },
+];
 
 /// Applies the migrations in `migrations` that the database has not seen yet.
 pub fn run(conn: &mut Connection, migrations: &[Migration]) -> Result<(), Error> {
