@@ -150,7 +150,11 @@ CREATE VIRTUAL TABLE message_search USING fts5 (
     content = 'message_search_src', content_rowid = 'mid', columnsize = 0,
     tokenize = 'unicode61 remove_diacritics 2'
 );
--- Document frequencies for ranking (see search.rs).
+-- Every distinct word ever indexed (as search.rs tokenizes), so that a prefix search can be
+-- expanded into an OR of whole words, which FTS5 reads lazily newest-first, instead of FTS5's
+-- own prefix query, which merges the full doclists of every expansion first.
+CREATE TABLE search_words (word TEXT PRIMARY KEY) WITHOUT ROWID;
+-- Exact document frequencies, for diagnostics (search.rs estimates them: see DF_PROBE).
 CREATE VIRTUAL TABLE message_search_vocab USING fts5vocab (message_search, row);
 -- Foreign-key cascades do not reach the index, so a channel (removed from its team, or with
 -- its team or account) takes its messages' index entries with it, while they can still be

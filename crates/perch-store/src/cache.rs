@@ -537,6 +537,7 @@ impl Store {
         channel_id: &str,
         messages: &[MessageRow],
         state: Option<&SyncState>,
+        changed: &mut Vec<usize>,
     ) -> Result<IngestOutcome, Error> {
         let (cid, _team) =
             channel_ref(tx, account, channel_id)?.ok_or_else(|| Error::UnknownChannel {
@@ -547,7 +548,7 @@ impl Store {
         let mut find = tx.prepare_cached(
             "SELECT mid, last_modified_at FROM messages WHERE cid = ?1 AND root_id = ?2 AND id = ?3",
         )?;
-        for m in messages {
+        for (index, m) in messages.iter().enumerate() {
             let root_id = m.reply_to_id.as_deref().unwrap_or(&m.id);
             let existing: Option<(i64, i64)> = find
                 .query_row(params![cid, root_id, m.id], |r| Ok((r.get(0)?, r.get(1)?)))
@@ -624,6 +625,7 @@ impl Store {
                             &indexed(m),
                             &scope(&token, cid, m.from_id.as_deref()),
                         )?;
+                        changed.push(index);
                     }
                     if hash != old_hash {
                         if old_hash != 0 {
@@ -689,6 +691,7 @@ impl Store {
                             &indexed(m),
                             &scope(&token, cid, m.from_id.as_deref()),
                         )?;
+                        changed.push(index);
                     }
                     insert_children(tx, mid, m)?;
                     out.inserted.push(key());
@@ -896,9 +899,24 @@ impl CacheStore for Store {
         messages: &[MessageRow],
         state: Option<&SyncState>,
     ) -> Result<IngestOutcome, Error> {
+        self.words.load(&self.conn)?;
         let tx = self.conn.transaction()?;
-        let out = Self::ingest_tx(&tx, account, channel_id, messages, state)?;
+        let mut new_words = Vec::new();
+        let mut changed = Vec::new();
+        let out = Self::ingest_tx(&tx, account, channel_id, messages, state, &mut changed)?;
+        for &i in &changed {
+            self.words.collect(&messages[i], &mut new_words);
+        }
+        if !new_words.is_empty() {
+            let mut stmt =
+                tx.prepare_cached("INSERT OR IGNORE INTO search_words (word) VALUES (?1)")?;
+            for w in &new_words {
+                stmt.execute([w])?;
+            }
+        }
         tx.commit()?;
+        // Only words that are now stored are remembered.
+        self.words.remember(new_words);
         Ok(out)
     }
 

@@ -144,6 +144,8 @@ impl Error {
 #[derive(Debug)]
 pub struct Store {
     conn: Connection,
+    /// The words in `search_words`, loaded on the first ingest.
+    words: search::Words,
 }
 
 impl Store {
@@ -179,7 +181,10 @@ impl Store {
         conn.set_prepared_statement_cache_capacity(128);
         let mut conn = conn;
         migrate::run(&mut conn, MIGRATIONS)?;
-        Ok(Store { conn })
+        Ok(Store {
+            conn,
+            words: search::Words::default(),
+        })
     }
 
     /// The connection, for crates that add their own tables through migrations here.

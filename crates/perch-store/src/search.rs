@@ -5,7 +5,9 @@
 //! How a search runs (measured by `benches/search.rs`):
 //! 1. Every word is quoted (so `"`, `*`, `NEAR(`, `OR`, `-`, `:` … are just text, never syntax);
 //!    words with no letter or digit are dropped; the last word is a prefix unless the text ends
-//!    with a space.
+//!    with a space. A one-token prefix is expanded into an OR of up to 16 whole words from the
+//!    `search_words` table (shortest first), which FTS5 reads lazily; FTS5's own prefix query
+//!    would first merge the complete doclists of every expansion (hundreds of ms for `the*`).
 //! 2. Filters are index terms too: the `scope` column holds `a{account}`, `c{channel}` and
 //!    `u{sender}` tokens, so account, team (an OR of its channels), channel and sender filters
 //!    are intersections inside FTS5 rather than joins; date filters are rowid ranges because a
@@ -19,9 +21,10 @@
 //!    first counts the documents of every phrase by walking its whole doclist, which for a common
 //!    word (or the account filter token, present in every row) costs tens of milliseconds at a
 //!    million messages. Here term frequencies come from tokenizing the candidates' text the way
-//!    `unicode61 remove_diacritics 2` does (close enough for ranking), document frequencies from
-//!    the `fts5vocab` table and only for queries of two or more words (with one word, IDF does not
-//!    change the order), and the row count and average length from FTS5's totals record.
+//!    `unicode61 remove_diacritics 2` does (close enough for ranking); document frequencies are
+//!    estimated (see [`DF_PROBE`]) and only for queries of two or more words (with one word,
+//!    IDF does not change the order); the row count and average length come from FTS5's totals
+//!    record.
 //! 5. Each hit is checked against the exact filters, and the snippet (body text, matches marked)
 //!    is computed by FTS5's `snippet()` for the returned rows only.
 
@@ -33,7 +36,7 @@ use crate::types::{MessageKey, SearchHit, SearchQuery, SnippetPart};
 use crate::Error;
 
 /// How many of the newest matches are ranked.
-pub const CANDIDATES: usize = 2000;
+pub const CANDIDATES: usize = 500;
 
 /// Tokens of context in a snippet.
 const SNIPPET_TOKENS: i64 = 16;
@@ -46,8 +49,9 @@ fn quote(word: &str) -> String {
     format!("\"{}\"", word.replace('"', "\"\""))
 }
 
-/// The FTS5 expression for what the person typed, restricted to the text columns; None when
-/// nothing searchable is left.
+/// The FTS5 expression for what the person typed, restricted to the text columns, with FTS5's
+/// own prefix syntax on the last word (search itself expands prefixes); None when nothing
+/// searchable is left.
 pub fn text_expression(text: &str) -> Option<String> {
     let words: Vec<&str> = text
         .split_whitespace()
@@ -127,12 +131,140 @@ fn fold(c: char) -> char {
     }
 }
 
-/// Index tokens of a text (approximately unicode61's).
+/// Index tokens of a text (approximately unicode61's), folded.
 fn tokens(text: &str) -> Vec<String> {
+    raw_tokens(text).map(folded).collect()
+}
+
+fn raw_tokens(text: &str) -> impl Iterator<Item = &str> {
     text.split(|c: char| !c.is_alphanumeric())
         .filter(|t| !t.is_empty())
-        .map(|t| t.chars().map(fold).collect())
-        .collect()
+}
+
+fn folded(t: &str) -> String {
+    t.chars().map(fold).collect()
+}
+
+/// Whether raw token `doc` folds to `q` (already folded), or starts with it when `prefix`.
+fn token_matches(doc: &str, q: &str, prefix: bool) -> bool {
+    if doc.is_ascii() && q.is_ascii() {
+        if prefix {
+            doc.len() >= q.len() && doc.as_bytes()[..q.len()].eq_ignore_ascii_case(q.as_bytes())
+        } else {
+            doc.eq_ignore_ascii_case(q)
+        }
+    } else {
+        let mut d = doc.chars().map(fold);
+        let mut qc = q.chars();
+        loop {
+            match (qc.next(), d.next()) {
+                (None, None) => return true,
+                (None, Some(_)) => return prefix,
+                (Some(_), None) => return false,
+                (Some(a), Some(b)) if a == b => {}
+                _ => return false,
+            }
+        }
+    }
+}
+
+/// The words already in `search_words` (loaded once, on the first ingest).
+#[derive(Default)]
+pub(crate) struct Words(Option<std::collections::HashSet<String>>);
+
+impl std::fmt::Debug for Words {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Words({})", self.0.as_ref().map_or(0, |w| w.len()))
+    }
+}
+
+impl Words {
+    pub(crate) fn load(&mut self, conn: &Connection) -> Result<(), Error> {
+        if self.0.is_none() {
+            let words = conn
+                .prepare("SELECT word FROM search_words")?
+                .query_map([], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            self.0 = Some(words);
+        }
+        Ok(())
+    }
+
+    /// Adds the message's words that are not known yet to `out`.
+    pub(crate) fn collect(&self, m: &crate::MessageRow, out: &mut Vec<String>) {
+        let Some(known) = &self.0 else { return };
+        let texts = [
+            m.subject.as_deref(),
+            m.from_name.as_deref(),
+            Some(m.body_text.as_str()),
+        ];
+        for t in raw_tokens(&texts.into_iter().flatten().collect::<Vec<_>>().join(" ")) {
+            let w = if t
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+            {
+                if known.contains(t) {
+                    continue;
+                }
+                t.to_owned()
+            } else {
+                let w = folded(t);
+                if known.contains(&w) {
+                    continue;
+                }
+                w
+            };
+            if !out.contains(&w) {
+                out.push(w);
+            }
+        }
+    }
+
+    pub(crate) fn remember(&mut self, words: Vec<String>) {
+        if let Some(known) = &mut self.0 {
+            known.extend(words);
+        }
+    }
+}
+
+/// Whole words a prefix expands to, shortest first. Each costs FTS5 a reverse seek per index
+/// segment, so few: 64 put a prefix search's p95 at 60 ms over a million messages.
+const MAX_EXPANSIONS: i64 = 16;
+
+/// The FTS5 expression for one phrase: quoted tokens; a one-token prefix becomes an OR of the
+/// stored words it expands to (FTS5's own prefix query when none are known).
+fn phrase_expression(conn: &Connection, p: &Phrase) -> Result<String, Error> {
+    let mut e = p
+        .tokens
+        .iter()
+        .map(|t| quote(t))
+        .collect::<Vec<_>>()
+        .join(" + ");
+    if p.prefix {
+        if let [only] = p.tokens.as_slice() {
+            let mut hi = only.clone();
+            hi.push(char::MAX);
+            let words: Vec<String> = conn
+                .prepare_cached(
+                    "SELECT word FROM search_words WHERE word >= ?1 AND word < ?2
+                     ORDER BY length(word), word LIMIT ?3",
+                )?
+                .query_map(params![only, hi, MAX_EXPANSIONS], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            if !words.is_empty() {
+                return Ok(format!(
+                    "({})",
+                    words
+                        .iter()
+                        .map(|w| quote(w))
+                        .collect::<Vec<_>>()
+                        .join(" OR ")
+                ));
+            }
+        }
+        e.push_str(" *");
+    }
+    Ok(e)
 }
 
 fn phrases(text: &str) -> Vec<Phrase> {
@@ -153,22 +285,19 @@ fn phrases(text: &str) -> Vec<Phrase> {
         .collect()
 }
 
-/// Occurrences of a phrase in a token list.
-fn occurrences(p: &Phrase, toks: &[String]) -> f64 {
+/// Occurrences of a phrase in a (raw) token list.
+fn occurrences(p: &Phrase, toks: &[&str]) -> f64 {
     let k = p.tokens.len();
     if toks.len() < k {
         return 0.0;
     }
     let mut n = 0.0;
     for start in 0..=toks.len() - k {
-        let hit = p.tokens.iter().enumerate().all(|(j, t)| {
-            let doc = &toks[start + j];
-            if p.prefix && j + 1 == k {
-                doc.starts_with(t.as_str())
-            } else {
-                doc == t
-            }
-        });
+        let hit = p
+            .tokens
+            .iter()
+            .enumerate()
+            .all(|(j, t)| token_matches(toks[start + j], t, p.prefix && j + 1 == k));
         if hit {
             n += 1.0;
         }
@@ -250,10 +379,18 @@ pub(crate) fn search(
         0 => 20,
         n => n.min(200),
     };
-    let Some(text) = text_expression(&q.text) else {
-        return Ok(Vec::new());
-    };
     let query_phrases = phrases(&q.text);
+    if query_phrases.is_empty() {
+        return Ok(Vec::new());
+    }
+    let text = format!(
+        "{{subject from_name body_text}} : ({})",
+        query_phrases
+            .iter()
+            .map(|p| phrase_expression(conn, p))
+            .collect::<Result<Vec<_>, _>>()?
+            .join(" AND ")
+    );
     let (tenant, user) = acct(account);
     let mut filters = Vec::new();
     // The account token is only needed when another account has channels too.
@@ -314,7 +451,7 @@ pub(crate) fn search(
     let (n_docs, avgdl) = totals(conn)?;
     let idf: Vec<f64> = if query_phrases.len() > 1 {
         let span: (i64, i64) = conn
-            .prepare_cached("SELECT ifnull(min(mid), 0), ifnull(max(mid), 0) FROM messages")?
+            .prepare_cached("SELECT ifnull((SELECT min(mid) FROM messages), 0), ifnull((SELECT max(mid) FROM messages), 0)")?
             .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
         query_phrases
             .iter()
@@ -379,10 +516,10 @@ pub(crate) fn search(
             let from_name: Option<String> = r.get(5)?;
             let subject: Option<String> = r.get(7)?;
             let body: String = r.get(9)?;
-            let cols = [
-                tokens(subject.as_deref().unwrap_or("")),
-                tokens(from_name.as_deref().unwrap_or("")),
-                tokens(&body),
+            let cols: [Vec<&str>; 3] = [
+                raw_tokens(subject.as_deref().unwrap_or("")).collect(),
+                raw_tokens(from_name.as_deref().unwrap_or("")).collect(),
+                raw_tokens(&body).collect(),
             ];
             let len: usize = cols.iter().map(Vec::len).sum();
             let norm = K1 * (1.0 - B + B * len as f64 / avgdl.max(1.0));

@@ -457,6 +457,12 @@ pub fn search(mut ctx: Ctx) {
         ids(&s.search(&a, &SearchQuery::new("deploy ")).unwrap()),
         ["r1"]
     );
+    // A prefix matching many words (expanded from the stored word list) and one matching none.
+    assert_eq!(
+        ids(&s.search(&a, &SearchQuery::new("re")).unwrap()).len(),
+        3
+    );
+    assert!(s.search(&a, &SearchQuery::new("zzq")).unwrap().is_empty());
     // All words must match; case and diacritics are ignored.
     assert_eq!(
         ids(&s.search(&a, &SearchQuery::new("RELEASE approved")).unwrap()),
