@@ -62,6 +62,116 @@ pub enum Command {
     Status,
     /// Ask Microsoft Graph who the account is (GET /me): checks the token end to end.
     Whoami(AccountArg),
+    /// List the teams (from the cache; fetched when there are none, or with --refresh).
+    Teams(ChannelsArgs),
+    /// List the channels with followed, unread and mention counts.
+    Channels(ChannelsArgs),
+    /// Follow channels: they are kept in sync in the background (`sync`, the app).
+    Follow(FollowArgs),
+    /// Stop following channels.
+    Unfollow(FollowArgs),
+    /// Sync followed channels (or the ones named) from Graph into the cache, through delta.
+    ///
+    /// With --watch, keep them in sync at the followed-channel interval (5 minutes) and print
+    /// new messages until Ctrl+C.
+    Sync(SyncArgs),
+    /// Print a channel's newest posts from the cache, or a thread (fetched first).
+    Read(ReadArgs),
+    /// Search the cached messages (offline).
+    Search(SearchArgs),
+}
+
+/// `teams` and `channels`.
+#[derive(Debug, clap::Args)]
+pub struct ChannelsArgs {
+    /// Fetch the teams and channels from Graph first.
+    #[arg(long)]
+    pub refresh: bool,
+    /// Only this team (id or name; `channels` only).
+    #[arg(long, value_name = "TEAM")]
+    pub team: Option<String>,
+    /// UPN or `{tenant id}.{user id}`; default: the only account.
+    #[arg(long, value_name = "ACCOUNT")]
+    pub account: Option<String>,
+}
+
+/// `follow` and `unfollow`.
+#[derive(Debug, clap::Args)]
+pub struct FollowArgs {
+    /// Channel ids, `Team/Channel` names, or unique channel names.
+    #[arg(required = true, value_name = "CHANNEL")]
+    pub channels: Vec<String>,
+    /// UPN or `{tenant id}.{user id}`; default: the only account.
+    #[arg(long, value_name = "ACCOUNT")]
+    pub account: Option<String>,
+}
+
+/// `sync`.
+#[derive(Debug, clap::Args)]
+pub struct SyncArgs {
+    /// Only these channels (default: every followed channel).
+    #[arg(value_name = "CHANNEL")]
+    pub channels: Vec<String>,
+    /// Keep syncing and print new messages until Ctrl+C.
+    #[arg(long)]
+    pub watch: bool,
+    /// UPN or `{tenant id}.{user id}`; default: the only account.
+    #[arg(long, value_name = "ACCOUNT")]
+    pub account: Option<String>,
+}
+
+/// `read`.
+#[derive(Debug, clap::Args)]
+pub struct ReadArgs {
+    /// The channel: id, `Team/Channel`, or a unique channel name.
+    pub channel: String,
+    /// Show this post's thread (its replies are fetched from Graph first).
+    #[arg(long, value_name = "POST_ID")]
+    pub thread: Option<String>,
+    /// How many posts.
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+    /// When the cache has fewer posts, fetch older history from Graph.
+    #[arg(long)]
+    pub older: bool,
+    /// With --thread: do not fetch, show only what is cached.
+    #[arg(long)]
+    pub offline: bool,
+    /// Mark the channel read up to the newest post shown.
+    #[arg(long)]
+    pub mark_read: bool,
+    /// UPN or `{tenant id}.{user id}`; default: the only account.
+    #[arg(long, value_name = "ACCOUNT")]
+    pub account: Option<String>,
+}
+
+/// `search`.
+#[derive(Debug, clap::Args)]
+pub struct SearchArgs {
+    /// Words to find (the last one also matches as a prefix).
+    #[arg(required = true, value_name = "QUERY")]
+    pub query: Vec<String>,
+    /// Only this team (id).
+    #[arg(long, value_name = "TEAM_ID")]
+    pub team: Option<String>,
+    /// Only this channel (id, `Team/Channel` or unique name).
+    #[arg(long, value_name = "CHANNEL")]
+    pub channel: Option<String>,
+    /// Only messages from this user id.
+    #[arg(long, value_name = "USER_ID")]
+    pub from: Option<String>,
+    /// Only messages from this day on (YYYY-MM-DD).
+    #[arg(long, value_name = "DATE")]
+    pub after: Option<String>,
+    /// Only messages before this day (YYYY-MM-DD).
+    #[arg(long, value_name = "DATE")]
+    pub before: Option<String>,
+    /// How many hits.
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+    /// UPN or `{tenant id}.{user id}`; default: the only account.
+    #[arg(long, value_name = "ACCOUNT")]
+    pub account: Option<String>,
 }
 
 /// `login`.

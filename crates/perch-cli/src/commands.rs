@@ -32,6 +32,13 @@ pub async fn run(cli: &Cli) -> Result<ExitCode, CliError> {
         Command::Accounts => accounts(&ctx, cli.json).await,
         Command::Status => status(&ctx, cli.json).await,
         Command::Whoami(args) => crate::whoami::run(&ctx, args, cli.json).await,
+        Command::Teams(args) => crate::channels::teams(&ctx, args, cli.json).await,
+        Command::Channels(args) => crate::channels::channels(&ctx, args, cli.json).await,
+        Command::Follow(args) => crate::channels::follow(&ctx, args, true, cli.json).await,
+        Command::Unfollow(args) => crate::channels::follow(&ctx, args, false, cli.json).await,
+        Command::Sync(args) => crate::channels::sync(&ctx, args, cli.json).await,
+        Command::Read(args) => crate::channels::read(&ctx, args, cli.json).await,
+        Command::Search(args) => crate::channels::search(&ctx, args, cli.json).await,
     }
 }
 

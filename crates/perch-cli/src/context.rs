@@ -68,9 +68,25 @@ impl Context {
         self.org.as_ref().map_err(|e| CliError::Config(e.clone()))
     }
 
-    /// Opens (creating and migrating) the database.
+    /// Opens (creating and migrating) the database. A corrupt file is moved aside and a new
+    /// one started with what could be salvaged; the person is told on stderr (once: the next
+    /// open finds the new, sound file).
     pub fn store(&self) -> Result<Store, CliError> {
-        Ok(Store::open(&self.data_dir.database())?)
+        let (store, recovery) = Store::open_checked(&self.data_dir.database())?;
+        if let Some(r) = recovery {
+            eprintln!(
+                "perch-cli: the local database was corrupt ({}); it was moved to {} and a new one was started. \
+                 Salvaged: {} accounts, {} followed channels, {} drafts, {} unsent writes. \
+                 Messages will be fetched again from Microsoft Graph.",
+                r.reason,
+                r.moved_to.display(),
+                r.salvaged_accounts,
+                r.salvaged_follows,
+                r.salvaged_drafts,
+                r.salvaged_outbox
+            );
+        }
+        Ok(store)
     }
 
     /// The refresh-token custody: memory with `--session-only`, else the OS keyring (an

@@ -65,6 +65,15 @@ pub enum CliError {
     /// Graph could not be reached.
     #[error("could not reach Microsoft Graph: {0}")]
     Network(String),
+    /// The sync engine failed (Graph after retries, the cache, an unknown channel).
+    #[error("{0}")]
+    Engine(#[from] perch_engine::EngineError),
+}
+
+impl From<perch_graph::GraphError> for CliError {
+    fn from(e: perch_graph::GraphError) -> Self {
+        CliError::Engine(perch_engine::EngineError::Graph(e))
+    }
 }
 
 impl CliError {
@@ -80,6 +89,7 @@ impl CliError {
             CliError::Graph { status, .. } if *status >= 500 => "graph_unavailable",
             CliError::Graph { .. } => "graph_error",
             CliError::Network(_) => "network",
+            CliError::Engine(e) => e.code(),
         }
     }
 
@@ -96,6 +106,7 @@ impl CliError {
             }
             CliError::Graph { .. } => ExitCode::Failure,
             CliError::Network(_) => ExitCode::Unavailable,
+            CliError::Engine(e) => engine_exit_code(e),
         }
     }
 
@@ -111,8 +122,24 @@ impl CliError {
                 ),
                 _ => None,
             },
+            CliError::Engine(e) if e.needs_sign_in() => Some("run `perch-cli login` to sign in again"),
+            CliError::Engine(e) if e.disk_full() => {
+                Some("free some disk space; nothing was lost and the next sync continues where it stopped")
+            }
             _ => None,
         }
+    }
+}
+
+/// The exit code for a sync engine error.
+pub fn engine_exit_code(error: &perch_engine::EngineError) -> ExitCode {
+    use perch_engine::EngineError;
+    match error {
+        e if e.needs_sign_in() => ExitCode::NeedsSignIn,
+        EngineError::Graph(perch_graph::GraphError::Auth(a)) => auth_exit_code(a),
+        EngineError::Graph(g) if g.is_transient() => ExitCode::Unavailable,
+        EngineError::UnknownChannel(_) | EngineError::UnknownMessage(_) => ExitCode::Usage,
+        _ => ExitCode::Failure,
     }
 }
 

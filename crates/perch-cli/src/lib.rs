@@ -13,6 +13,17 @@
 //! - `status`: per account, its state and whether a token can be had right now (refreshing if
 //!   needed); prints only how long the token has left.
 //! - `whoami [ACCOUNT]`: `GET /me` on Graph with the account's token.
+//! - `teams`, `channels [--team T] [--refresh]`: the cached structure (fetched when empty),
+//!   with followed, unread and mention counts.
+//! - `follow CHANNEL…`, `unfollow CHANNEL…`: what is kept in sync in the background.
+//! - `sync [CHANNEL…] [--watch]`: delta rounds of the followed (or named) channels, with
+//!   progress on stderr; `--watch` keeps going at the followed interval and prints new
+//!   messages.
+//! - `read CHANNEL [--thread ID] [--limit N] [--older] [--mark-read]`: posts from the cache,
+//!   or a thread (fetched first).
+//! - `search QUERY… [--team] [--channel] [--from] [--after] [--before]`: offline search.
+//!
+//! CHANNEL is a channel id, `Team/Channel`, or a channel name unique across teams.
 //!
 //! ACCOUNT is a UPN or `{tenant id}.{user id}`; without it, the only account.
 //!
@@ -44,6 +55,7 @@
 //! The crate also builds `perch-test-browser`, a stand-in for `$BROWSER` used by the tests
 //! against the emulator (see its source); it is not part of Perch.
 
+pub mod channels;
 pub mod cli;
 pub mod commands;
 pub mod context;
