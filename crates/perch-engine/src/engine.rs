@@ -623,6 +623,8 @@ pub(crate) async fn round(
     if state.next_link.is_none() {
         state.round_started_at = Some(Utc::now());
     }
+    // The first round of a channel brings its recent history: that is not "unread".
+    let first_round = state.delta_link.is_none() && state.last_synced_at.is_none();
     // The newest change seen in this round (in this process; a resumed round starts again
     // from none, which only makes the next watermark more cautious).
     let mut round_newest: Option<chrono::DateTime<Utc>> = None;
@@ -685,6 +687,15 @@ pub(crate) async fn round(
             DeltaNext::Next(link) => request = DeltaRequest::Link(link),
             DeltaNext::Done(_) => break,
         }
+    }
+    if first_round {
+        let account = inner.account;
+        let id = channel.id.clone();
+        let now = Utc::now();
+        inner.db(move |s| s.mark_read(&account, &id, now)).await?;
+        let _ = inner.changes.send(Change::Read {
+            channel_id: channel.id.clone(),
+        });
     }
     Ok(report)
 }

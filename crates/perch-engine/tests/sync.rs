@@ -49,6 +49,20 @@ async fn first_sync_then_colleagues_changes_arrive_by_delta() {
     let n = assert_converged(&w.db_path, &w.emulator, &w.account, &channels, long_ago());
     assert!(n > 100, "only {n} messages compared");
 
+    // The first sync's history is not "unread".
+    let unread = |sidebar: Vec<perch_engine::SidebarTeam>, id: &str| {
+        sidebar
+            .into_iter()
+            .flat_map(|t| t.channels)
+            .find(|c| c.channel.id == id)
+            .map(|c| (c.unread, c.mentions))
+            .unwrap()
+    };
+    assert_eq!(
+        unread(w.engine.sidebar_snapshot().await.unwrap(), &channels[0]),
+        (0, 0)
+    );
+
     // A timeline is open while a colleague posts, replies, edits, reacts and deletes.
     let target = channels[0].clone();
     let (items, mut timeline) = w.engine.timeline(&target, 50).await.unwrap();
@@ -76,6 +90,11 @@ async fn first_sync_then_colleagues_changes_arrive_by_delta() {
     }
     let report = w.engine.sync_channel(&target).await.unwrap();
     assert!(report.inserted >= 2, "{report:?}");
+    // The colleague's post and reply are unread; none mentions the demo user.
+    assert_eq!(
+        unread(w.engine.sidebar_snapshot().await.unwrap(), &target),
+        (2, 0)
+    );
     assert_converged(&w.db_path, &w.emulator, &w.account, &channels, long_ago());
 
     let mut inserted = false;

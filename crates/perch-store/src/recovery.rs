@@ -75,6 +75,30 @@ fn open_raw(path: &Path) -> rusqlite::Result<Connection> {
 }
 
 /// None when the database is sound, else why not.
+/// The setting that records when `quick_check` last passed (unix seconds).
+const CHECKED_KEY: &str = "store.quick_check_at";
+/// Files up to this size are checked at every open (it takes milliseconds).
+const ALWAYS_CHECK_BYTES: u64 = 256 * 1024 * 1024;
+/// Bigger files (a full check of 1.5 GB takes seconds) are checked at most this often; damage
+/// found between checks surfaces as `store_damaged` errors from the queries that meet it.
+const CHECK_EVERY_SECS: i64 = 24 * 60 * 60;
+
+/// Whether `quick_check` should run at this open.
+fn check_due(conn: &Connection, path: &Path) -> bool {
+    if std::fs::metadata(path).map_or(true, |m| m.len() <= ALWAYS_CHECK_BYTES) {
+        return true;
+    }
+    let last: Option<i64> = conn
+        .query_row(
+            "SELECT value FROM settings WHERE key = ?1",
+            [CHECKED_KEY],
+            |r| r.get::<_, String>(0),
+        )
+        .ok()
+        .and_then(|v| v.parse().ok());
+    last.is_none_or(|at| chrono::Utc::now().timestamp() - at >= CHECK_EVERY_SECS)
+}
+
 fn damage(conn: &Connection) -> Result<Option<String>, Error> {
     let lines: rusqlite::Result<Vec<String>> = conn
         .prepare("PRAGMA quick_check")
@@ -139,7 +163,10 @@ impl Store {
     /// still be read from the old one (accounts, followed channels, drafts, outbox rows; also
     /// read markers and settings) is copied over. Returns what happened.
     ///
-    /// quick_check reads every page: about a second per few hundred MB on a warm disk.
+    /// quick_check reads every page: about a second per few hundred MB on a warm disk. So it
+    /// runs at every open of files up to 256 MB, and for bigger ones at most once a day (the
+    /// time it last passed is kept in `settings`); a page damaged in between is met by the
+    /// query that reads it, as a `store_damaged` error.
     pub fn open_checked(path: &Path) -> Result<(Store, Option<Recovery>), Error> {
         if !path.exists() {
             return Ok((Store::open(path)?, None));
@@ -147,10 +174,17 @@ impl Store {
         let (reason, salvage) = match open_raw(path) {
             Err(e) if is_damage(&e) => (e.to_string(), Vec::new()),
             Err(e) => return Err(e.into()),
+            Ok(conn) if !check_due(&conn, path) => {
+                drop(conn);
+                return Ok((Store::open(path)?, None));
+            }
             Ok(conn) => match damage(&conn)? {
                 None => {
                     drop(conn);
-                    return Ok((Store::open(path)?, None));
+                    let mut store = Store::open(path)?;
+                    let now = serde_json::Value::from(chrono::Utc::now().timestamp());
+                    crate::CacheStore::set_setting(&mut store, CHECKED_KEY, &now)?;
+                    return Ok((store, None));
                 }
                 Some(reason) => {
                     // SQLite refuses a file shorter than its header says unless the schema is
