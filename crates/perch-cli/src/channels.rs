@@ -447,8 +447,10 @@ fn print_item(item: &TimelineItem, indent: &str) {
     if !row.reactions.is_empty() {
         extras.push(format!("{} reactions", row.reactions.len()));
     }
-    if item.reply_count > 0 {
-        extras.push(format!("{} replies", item.reply_count));
+    match item.reply_count {
+        0 => {}
+        1 => extras.push("1 reply".to_owned()),
+        n => extras.push(format!("{n} replies")),
     }
     for a in &row.attachments {
         if let Some(name) = &a.name {
@@ -570,6 +572,21 @@ pub async fn search(ctx: &Context, args: &SearchArgs, json: bool) -> Result<Exit
         limit: args.limit,
     };
     let hits = s.engine.search(query).await?;
+    let names: std::collections::HashMap<String, String> = s
+        .engine
+        .sidebar_snapshot()
+        .await?
+        .into_iter()
+        .flat_map(|t| {
+            let team = t.team.display_name.clone();
+            t.channels.into_iter().map(move |c| {
+                (
+                    c.channel.id.clone(),
+                    format!("{team}/{}", c.channel.display_name),
+                )
+            })
+        })
+        .collect();
     if json {
         print_json(&json!({ "hits": hits }));
     } else {
@@ -594,7 +611,10 @@ pub async fn search(ctx: &Context, args: &SearchArgs, json: bool) -> Result<Exit
                 hit.from_name.as_deref().unwrap_or("-"),
                 one_line(&snippet, 160)
             );
-            println!("    channel {}  id {}", hit.key.channel_id, hit.key.id);
+            let channel = names
+                .get(&hit.key.channel_id)
+                .unwrap_or(&hit.key.channel_id);
+            println!("    in {channel}  id {}", hit.key.id);
         }
     }
     Ok(ExitCode::Ok)
