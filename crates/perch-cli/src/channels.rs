@@ -93,15 +93,20 @@ fn find_channel(
 }
 
 async fn resolve_channel(engine: &Engine, wanted: &str) -> Result<(TeamRow, ChannelRow), CliError> {
-    let mut teams: Vec<TeamRow> = Vec::new();
-    let mut channels: Vec<ChannelRow> = Vec::new();
-    for entry in engine.sidebar_snapshot().await? {
-        channels.extend(entry.channels.into_iter().map(|c| c.channel));
-        teams.push(entry.team);
-    }
+    let list = |sidebar: Vec<perch_engine::SidebarTeam>| {
+        let mut teams: Vec<TeamRow> = Vec::new();
+        let mut channels: Vec<ChannelRow> = Vec::new();
+        for entry in sidebar {
+            channels.extend(entry.channels.into_iter().map(|c| c.channel));
+            teams.push(entry.team);
+        }
+        (teams, channels)
+    };
+    let (mut teams, mut channels) = list(engine.sidebar_snapshot().await?);
     if channels.is_empty() {
+        // Nothing cached yet: fetch once (an account in no team stays empty).
         engine.refresh_structure().await?;
-        return Box::pin(resolve_channel(engine, wanted)).await;
+        (teams, channels) = list(engine.sidebar_snapshot().await?);
     }
     let channel = find_channel(&teams, &channels, wanted)?;
     let team = teams
@@ -273,7 +278,18 @@ fn status_line(status: &Status) -> String {
 pub async fn sync(ctx: &Context, args: &SyncArgs, json: bool) -> Result<ExitCode, CliError> {
     let s = session(ctx, args.account.as_deref()).await?;
     let engine = s.engine.clone();
-    let structure = engine.refresh_structure().await?;
+    // Teams and channels at most daily (Microsoft's polling rule), and a failure there does
+    // not stop the channels already known from syncing.
+    let structure = match engine.ensure_structure().await {
+        Ok(fetched) => json!({ "refreshed": fetched }),
+        Err(e) if e.needs_sign_in() => return Err(e.into()),
+        Err(e) => {
+            if !json {
+                eprintln!("perch-cli: could not refresh teams and channels ({e}); syncing the cached ones");
+            }
+            json!({ "refreshed": false, "error": { "code": e.code(), "message": e.to_string() } })
+        }
+    };
     let mut targets: Vec<(TeamRow, ChannelRow)> = Vec::new();
     for wanted in &args.channels {
         targets.push(resolve_channel(&engine, wanted).await?);
@@ -373,11 +389,13 @@ async fn watch(engine: &Engine, json: bool) -> Result<ExitCode, CliError> {
     engine.start();
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
+    // The person asked to watch: that is attention, so the idle pause must not stop it (also
+    // through a long quiet spell offline, when neither status nor messages change).
+    let mut attention = tokio::time::interval(std::time::Duration::from_secs(60));
     loop {
-        // The person asked to watch: treat it as attention, so the idle pause does not stop it.
-        engine.user_input();
         tokio::select! {
             _ = &mut ctrl_c => break,
+            _ = attention.tick() => engine.user_input(),
             changed = status.changed() => {
                 if changed.is_err() { break; }
                 let now = status.borrow_and_update().clone();

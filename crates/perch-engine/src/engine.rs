@@ -138,7 +138,12 @@ pub(crate) struct Inner {
     disk_pause_until: parking_lot::Mutex<Option<Instant>>,
     structure_refreshed: parking_lot::Mutex<Option<Instant>>,
     structure_retry_at: parking_lot::Mutex<Option<Instant>>,
+    structure_failures: parking_lot::Mutex<u32>,
+    /// Bounds the rounds running at once, for the scheduler and `sync_followed` alike.
+    rounds: Arc<Semaphore>,
     started: AtomicBool,
+    /// Passes of the scheduler loop (tests check that it sleeps).
+    passes: std::sync::atomic::AtomicU64,
 }
 
 const STRUCTURE_KEY: &str = "structure_refreshed_at";
@@ -148,6 +153,7 @@ impl Engine {
     /// call (the CLI).
     pub fn new(parts: EngineParts) -> Engine {
         let config = parts.config.clamped();
+        let parallel = config.max_parallel_channels;
         let (changes, _) = broadcast::channel(1024);
         let (status_tx, _) = watch::channel(Status::default());
         let now = Instant::now();
@@ -176,7 +182,10 @@ impl Engine {
                 disk_pause_until: parking_lot::Mutex::new(None),
                 structure_refreshed: parking_lot::Mutex::new(None),
                 structure_retry_at: parking_lot::Mutex::new(None),
+                structure_failures: parking_lot::Mutex::new(0),
+                rounds: Arc::new(Semaphore::new(parallel)),
                 started: AtomicBool::new(false),
+                passes: std::sync::atomic::AtomicU64::new(0),
             }),
         }
     }
@@ -224,6 +233,21 @@ impl Engine {
         refresh_structure(&self.inner).await
     }
 
+    /// Fetches teams and channels only when they are older than a day (or were never fetched):
+    /// what a scripted `sync` should do. Returns whether it fetched.
+    pub async fn ensure_structure(&self) -> Result<bool, EngineError> {
+        let fresh = structure_age(&self.inner)
+            .await
+            .is_some_and(|age| age < self.inner.config.structure_interval);
+        let account = self.inner.account;
+        let known = !self.inner.db(move |s| s.teams(&account)).await?.is_empty();
+        if fresh && known {
+            return Ok(false);
+        }
+        self.refresh_structure().await?;
+        Ok(true)
+    }
+
     /// Runs one delta round of a channel now, to its deltaLink.
     pub async fn sync_channel(&self, channel_id: &str) -> Result<RoundReport, EngineError> {
         self.inner.board.lock().started(channel_id);
@@ -252,7 +276,7 @@ impl Engine {
             .filter(|c| c.followed)
             .collect();
         let total = channels.len();
-        let semaphore = Arc::new(Semaphore::new(self.inner.config.max_parallel_channels));
+        let semaphore = self.inner.rounds.clone();
         let progress = Arc::new(progress);
         let done = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let mut tasks = tokio::task::JoinSet::new();
@@ -432,6 +456,12 @@ impl Engine {
         Ok(report)
     }
 
+    /// How many times the scheduler loop has run (tests check that it sleeps).
+    #[doc(hidden)]
+    pub fn scheduler_passes_for_tests(&self) -> u64 {
+        self.inner.passes.load(Ordering::Relaxed)
+    }
+
     /// Caps the database file (`PRAGMA max_page_count`) so that tests can fill the "disk".
     #[doc(hidden)]
     pub async fn set_max_pages_for_tests(&self, pages: i64) {
@@ -490,7 +520,11 @@ impl Inner {
 
     fn round_done(&self, channel_id: &str, result: &Result<RoundReport, EngineError>) {
         match result {
-            Ok(_) => self.board.lock().succeeded(channel_id),
+            Ok(_) => {
+                // A round that worked proves the tokens do: lift a sign-in pause with the flag.
+                self.sign_in_pause.store(false, Ordering::SeqCst);
+                self.board.lock().succeeded(channel_id);
+            }
             Err(e) => {
                 let failure = Failure::of(e);
                 match &failure {
@@ -545,13 +579,16 @@ async fn ingest(
     let outcome = tokio::task::spawn_blocking(move || {
         let converted = convert::to_rows(&messages, &inner2.origin(&team_id, &channel_id));
         let state = state(converted.newest);
-        store
-            .lock()
-            .ingest(&account, &channel_id, &converted.rows, state.as_ref())
-            .map(|outcome| (outcome, converted.newest))
+        let outcome =
+            store
+                .lock()
+                .ingest(&account, &channel_id, &converted.rows, state.as_ref())?;
+        // Told here, right after the commit, so that a caller that stops waiting cannot
+        // leave a committed page unannounced.
+        inner2.ingested(&channel_id, &outcome);
+        Ok::<_, perch_store::Error>((outcome, converted.newest))
     })
     .await??;
-    inner.ingested(&channel.id, &outcome.0);
     Ok(outcome)
 }
 
@@ -688,11 +725,12 @@ pub(crate) async fn round(
             DeltaNext::Done(_) => break,
         }
     }
-    if first_round {
+    if let (true, Some(newest)) = (first_round, round_newest) {
         let account = inner.account;
         let id = channel.id.clone();
-        let now = Utc::now();
-        inner.db(move |s| s.mark_read(&account, &id, now)).await?;
+        inner
+            .db(move |s| s.mark_read(&account, &id, newest))
+            .await?;
         let _ = inner.changes.send(Change::Read {
             channel_id: channel.id.clone(),
         });
@@ -783,8 +821,10 @@ async fn refresh_structure(inner: &Arc<Inner>) -> Result<StructureReport, Engine
     let result = refresh_structure_inner(inner).await;
     match &result {
         Ok(_) => {
+            inner.sign_in_pause.store(false, Ordering::SeqCst);
             inner.board.lock().reachable();
             *inner.structure_refreshed.lock() = Some(Instant::now());
+            *inner.structure_failures.lock() = 0;
         }
         Err(e) => {
             let failure = Failure::of(e);
@@ -886,12 +926,13 @@ async fn forward_throttle(inner: Arc<Inner>) {
 async fn scheduler(inner: Arc<Inner>) {
     let (done_tx, mut done_rx) =
         mpsc::unbounded_channel::<(String, Result<RoundReport, EngineError>)>();
-    let semaphore = Arc::new(Semaphore::new(inner.config.max_parallel_channels));
+    let semaphore = inner.rounds.clone();
     let mut seeded = false;
     loop {
         if inner.cancel.is_cancelled() {
             return;
         }
+        inner.passes.fetch_add(1, Ordering::Relaxed);
         let signed_out = inner.sign_in_pause.load(Ordering::SeqCst);
         let disk_paused = inner
             .disk_pause_until
@@ -908,7 +949,16 @@ async fn scheduler(inner: Arc<Inner>) {
         if !signed_out && structure_due {
             if let Err(e) = refresh_structure(&inner).await {
                 tracing::warn!(code = e.code(), error = %e, "teams and channels refresh failed");
-                *inner.structure_retry_at.lock() = Some(Instant::now() + Duration::from_secs(60));
+                let transient = matches!(&e, EngineError::Graph(g) if g.is_transient());
+                let wait = if transient {
+                    let mut failures = inner.structure_failures.lock();
+                    *failures = failures.saturating_add(1);
+                    (Duration::from_secs(60) * (1u32 << (*failures - 1).min(10)))
+                        .min(inner.config.structure_interval)
+                } else {
+                    inner.config.structure_interval
+                };
+                *inner.structure_retry_at.lock() = Some(Instant::now() + wait);
             }
         }
         let account = inner.account;
@@ -960,11 +1010,26 @@ async fn scheduler(inner: Arc<Inner>) {
         }
         inner.publish();
         let wake = {
-            let schedule = inner.schedule.lock();
-            let attention = inner.attention.lock().clone();
-            let mut wake = schedule.next_wake(&attention, &followed, Instant::now());
-            if let Some(until) = *inner.disk_pause_until.lock() {
-                wake = Some(wake.map_or(until, |w| w.min(until)));
+            let now = Instant::now();
+            let mut wake = if signed_out || disk_paused {
+                // Paused: overdue channels stay overdue, so the schedule's wake time would be
+                // in the past. Wait for the pause to end (disk) or to be lifted (sign-in).
+                None
+            } else {
+                let schedule = inner.schedule.lock();
+                let attention = inner.attention.lock().clone();
+                // Never a time in the past: that would spin.
+                schedule
+                    .next_wake(&attention, &followed, now)
+                    .map(|w| w.max(now + Duration::from_millis(50)))
+            };
+            {
+                let mut pause = inner.disk_pause_until.lock();
+                match *pause {
+                    Some(until) if until > now => wake = Some(wake.map_or(until, |w| w.min(until))),
+                    Some(_) => *pause = None,
+                    None => {}
+                }
             }
             if let Some(at) = *inner.structure_retry_at.lock() {
                 if at > Instant::now() {

@@ -153,11 +153,15 @@ impl StatusBoard {
             }
             Failure::NeedsSignIn(reason) => self.needs_sign_in = Some(reason),
             Failure::DiskFull(message) => self.disk_full = Some(message),
-            Failure::Channel(message) => {
-                if let Some(channel) = channel {
+            Failure::Channel(message) => match channel {
+                Some(channel) => {
                     self.channel_errors.insert(channel.to_owned(), message);
                 }
-            }
+                // Not about one channel (the teams and channels refresh): the headline.
+                None => self.error = Some(("graph_refused".to_owned(), message)),
+            },
+            // The client's throttle watch already says "throttled until".
+            Failure::Throttled => {}
             Failure::Fatal { code, message } => self.error = Some((code, message)),
         }
     }
@@ -225,6 +229,8 @@ pub enum Failure {
     DiskFull(String),
     /// This channel only (no access, gone).
     Channel(String),
+    /// Graph kept throttling past the retry budget; the throttle watch shows until when.
+    Throttled,
     /// Anything else that retrying will not fix.
     Fatal {
         /// A stable code.
@@ -245,6 +251,7 @@ impl Failure {
             return Failure::DiskFull(error.to_string());
         }
         match error {
+            EngineError::Graph(perch_graph::GraphError::Throttled { .. }) => Failure::Throttled,
             EngineError::Graph(g) if g.is_transient() => Failure::Offline(g.to_string()),
             EngineError::Graph(g) if matches!(g.code(), "not_found" | "forbidden") => {
                 Failure::Channel(g.to_string())
@@ -310,6 +317,17 @@ mod tests {
         b.started("a");
         b.succeeded("a");
         assert!(b.status().channel_errors.is_empty());
+    }
+
+    #[test]
+    fn a_refused_structure_refresh_is_the_headline_and_throttling_is_not_offline() {
+        let mut b = StatusBoard::default();
+        b.failed(None, Failure::Channel("403 Forbidden".into()));
+        assert!(matches!(b.status().sync, SyncStatus::Error { .. }));
+        let mut b = StatusBoard::default();
+        b.started("a");
+        b.failed(Some("a"), Failure::Throttled);
+        assert!(!matches!(b.status().sync, SyncStatus::Offline { .. }));
     }
 
     #[test]

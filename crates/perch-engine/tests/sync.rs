@@ -493,3 +493,57 @@ async fn small_pages_converge() {
     eprintln!("{reports:?}");
     assert_converged(&w.db_path, &w.emulator, &w.account, &channels, long_ago());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scheduler_paused_for_sign_in_sleeps_instead_of_spinning() {
+    let w = World::start(
+        small(20, 10),
+        EngineConfig {
+            offline_retry: Duration::from_millis(200),
+            ..everything()
+        },
+    )
+    .await;
+    w.follow_all().await;
+    w.tokens
+        .revoked
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let mut status = w.engine.status();
+    w.engine.start();
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while !matches!(
+            status.borrow_and_update().sync,
+            SyncStatus::NeedsSignIn { .. }
+        ) {
+            status.changed().await.unwrap();
+        }
+    })
+    .await
+    .expect("needs sign-in");
+    // Well past the retry delay: every followed channel is overdue, yet nothing may run.
+    let before = w.engine.scheduler_passes_for_tests();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let passes = w.engine.scheduler_passes_for_tests() - before;
+    assert!(
+        passes <= 5,
+        "the paused scheduler ran {passes} times in 2 s"
+    );
+    // Signing in again resumes at once.
+    w.tokens
+        .revoked
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    w.engine.signed_in_again();
+    tokio::time::timeout(Duration::from_secs(20), async {
+        while !matches!(
+            status.borrow_and_update().sync,
+            SyncStatus::Idle {
+                last_synced_at: Some(_)
+            }
+        ) {
+            status.changed().await.unwrap();
+        }
+    })
+    .await
+    .expect("resumes after sign-in");
+    w.engine.shutdown();
+}
