@@ -250,9 +250,21 @@ impl Engine {
 
     /// Runs one delta round of a channel now, to its deltaLink.
     pub async fn sync_channel(&self, channel_id: &str) -> Result<RoundReport, EngineError> {
+        /// Takes the channel off "syncing" if the caller stops waiting mid-round.
+        struct Abandon<'a>(&'a Inner, &'a str, bool);
+        impl Drop for Abandon<'_> {
+            fn drop(&mut self) {
+                if !self.2 {
+                    self.0.board.lock().abandoned(self.1);
+                    self.0.publish();
+                }
+            }
+        }
         self.inner.board.lock().started(channel_id);
         self.inner.publish();
+        let mut guard = Abandon(&self.inner, channel_id, false);
         let result = round(&self.inner, channel_id).await;
+        guard.2 = true;
         self.inner.round_done(channel_id, &result);
         result
     }

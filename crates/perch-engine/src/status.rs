@@ -128,6 +128,11 @@ impl StatusBoard {
         self.last_synced_at = Some(Utc::now());
     }
 
+    /// A round's caller stopped waiting for it (nothing is known of its outcome).
+    pub fn abandoned(&mut self, channel: &str) {
+        self.finish(channel);
+    }
+
     /// Any Graph call succeeded (the structure refresh, say).
     pub fn reachable(&mut self) {
         self.offline = None;

@@ -547,3 +547,26 @@ async fn a_scheduler_paused_for_sign_in_sleeps_instead_of_spinning() {
     .expect("resumes after sign-in");
     w.engine.shutdown();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_round_given_up_by_its_caller_does_not_stay_syncing() {
+    let w = World::start(small(20, 10), everything()).await;
+    let channels = w.follow_all().await;
+    w.admin(
+        reqwest::Method::PUT,
+        "/faults",
+        Some(json!({"rules": [], "latency": [{"ms": 3000, "path": "/messages"}]})),
+    )
+    .await;
+    let gave_up = tokio::time::timeout(
+        Duration::from_millis(300),
+        w.engine.sync_channel(&channels[0]),
+    )
+    .await;
+    assert!(gave_up.is_err(), "the round was still running");
+    assert!(
+        !matches!(w.engine.status().borrow().sync, SyncStatus::Syncing { .. }),
+        "{:?}",
+        w.engine.status().borrow()
+    );
+}
