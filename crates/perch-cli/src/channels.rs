@@ -637,3 +637,36 @@ pub async fn search(ctx: &Context, args: &SearchArgs, json: bool) -> Result<Exit
     }
     Ok(ExitCode::Ok)
 }
+
+/// What the cache holds for an account, from the database alone (no network): for `status`.
+pub fn cache_summary(
+    store: &perch_store::Store,
+    account: &perch_core::AccountId,
+) -> Result<(serde_json::Value, String), CliError> {
+    use perch_store::CacheStore;
+    let channels = store.channels(account)?;
+    let followed: Vec<&ChannelRow> = channels.iter().filter(|c| c.followed).collect();
+    let counts = store.counts(account)?;
+    let unread: i64 = counts.iter().map(|c| c.unread).sum();
+    let mentions: i64 = counts.iter().map(|c| c.mentions).sum();
+    let mut last_synced: Option<chrono::DateTime<chrono::Utc>> = None;
+    for c in &followed {
+        let state = store.sync_state(account, &c.id)?;
+        last_synced = last_synced.max(state.last_synced_at);
+    }
+    let messages = store.message_count(account, None)?;
+    let text = format!(
+        "cache: {} channels ({} followed), {messages} messages, {unread} unread ({mentions} @), {}",
+        channels.len(),
+        followed.len(),
+        match last_synced {
+            Some(at) => format!("synced {}", at.format("%Y-%m-%d %H:%M UTC")),
+            None => "never synced".to_owned(),
+        }
+    );
+    let value = json!({
+        "channels": channels.len(), "followed": followed.len(), "messages": messages,
+        "unread": unread, "mentions": mentions, "lastSyncedAt": last_synced,
+    });
+    Ok((value, text))
+}

@@ -58,7 +58,8 @@ pub enum Command {
     Logout(LogoutArgs),
     /// List the accounts and whether they are signed in.
     Accounts,
-    /// For each account: its state and whether a token can be had right now.
+    /// For each account: its state, whether a token can be had right now, and what the cache
+    /// holds (followed channels, unread, last sync).
     Status,
     /// Ask Microsoft Graph who the account is (GET /me): checks the token end to end.
     Whoami(AccountArg),

@@ -284,6 +284,7 @@ async fn status(ctx: &Context, json: bool) -> Result<ExitCode, CliError> {
     let secrets = ctx.secrets(false)?;
     let manager = ctx.manager(secrets)?;
     let records = manager.accounts()?;
+    let store = ctx.store()?;
     let mut exit = None;
     let mut any_ok = false;
     let mut entries = Vec::new();
@@ -324,13 +325,16 @@ async fn status(ctx: &Context, json: bool) -> Result<ExitCode, CliError> {
             .account(&record.id)
             .unwrap_or_else(|_| record.clone());
         let view = AccountView::of(&now);
+        let (cache_json, cache_text) = crate::channels::cache_summary(&store, &record.id)?;
         rows.push(vec![
             view.upn.clone(),
             state_words(view.state).into(),
             token_text,
         ]);
+        rows.push(vec![String::new(), String::new(), cache_text]);
         let mut entry = serde_json::to_value(&view).unwrap_or_default();
         entry["token"] = token_json;
+        entry["cache"] = cache_json;
         entries.push(entry);
     }
     let exit = match exit {

@@ -11,7 +11,8 @@
 //!   its cached data and row).
 //! - `accounts`: the accounts and their states.
 //! - `status`: per account, its state and whether a token can be had right now (refreshing if
-//!   needed); prints only how long the token has left.
+//!   needed); prints only how long the token has left; and what the cache holds (channels,
+//!   followed, messages, unread and mentions, last sync), read from the database alone.
 //! - `whoami [ACCOUNT]`: `GET /me` on Graph with the account's token.
 //! - `teams`, `channels [--team T] [--refresh]`: the cached structure (fetched when empty),
 //!   with followed, unread and mention counts.

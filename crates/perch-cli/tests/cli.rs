@@ -543,6 +543,13 @@ async fn keyring_teams_channels_follow_sync_read_search() {
     );
     let sync = env.run(&["--json", "sync"]).await.ok();
     assert_eq!(sync.json()["channels"][0]["ok"], true, "{sync:?}");
+    let status = env.run(&["--json", "status"]).await.ok();
+    let cache = &account_rows(&status)[0]["cache"];
+    assert_eq!(cache["followed"], 1, "{status:?}");
+    assert!(cache["messages"].as_i64().unwrap() > 0, "{status:?}");
+    assert!(cache["lastSyncedAt"].is_string(), "{status:?}");
+    let human = env.run(&["status"]).await.ok();
+    assert!(human.stdout.contains("(1 followed)"), "{human:?}");
 
     let read = env
         .run(&["--json", "read", &name, "--limit", "5"])
