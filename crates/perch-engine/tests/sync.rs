@@ -172,6 +172,7 @@ async fn expired_delta_tokens_restart_from_the_watermark() {
         assert!(report.unchanged + report.inserted < 30, "{report:?}");
     }
     assert_converged(&w.db_path, &w.emulator, &w.account, &channels, long_ago());
+    assert_eq!(w.violations().await, 0, "Retry-After violations");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -215,6 +216,7 @@ async fn scrolling_up_loads_history_beyond_the_first_sync_window() {
     };
     assert_eq!(seen, roots, "every root post, once");
     assert!(oldest.unwrap() < chrono::Utc::now() - chrono::Duration::days(200));
+    assert_eq!(w.violations().await, 0, "Retry-After violations");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -263,6 +265,7 @@ async fn an_opened_thread_is_fetched_whole() {
             .all(|p| p[0].row.created_at <= p[1].row.created_at),
         "oldest first"
     );
+    assert_eq!(w.violations().await, 0, "Retry-After violations");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -312,6 +315,7 @@ async fn a_full_disk_pauses_sync_and_loses_nothing() {
         &channels[..1],
         long_ago(),
     );
+    assert_eq!(w.violations().await, 0, "Retry-After violations");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -340,6 +344,7 @@ async fn a_revoked_sign_in_pauses_and_resumes() {
         w.engine.status().borrow().sync,
         SyncStatus::Idle { .. }
     ));
+    assert_eq!(w.violations().await, 0, "Retry-After violations");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -405,6 +410,7 @@ async fn the_background_schedule_syncs_what_is_watched_and_no_more() {
     .await
     .expect("the channel in view syncs at once");
     w.engine.shutdown();
+    assert_eq!(w.violations().await, 0, "Retry-After violations");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -492,6 +498,7 @@ async fn small_pages_converge() {
     let reports = w.engine.sync_followed(|_| {}).await.unwrap();
     eprintln!("{reports:?}");
     assert_converged(&w.db_path, &w.emulator, &w.account, &channels, long_ago());
+    assert_eq!(w.violations().await, 0, "Retry-After violations");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -546,6 +553,7 @@ async fn a_scheduler_paused_for_sign_in_sleeps_instead_of_spinning() {
     .await
     .expect("resumes after sign-in");
     w.engine.shutdown();
+    assert_eq!(w.violations().await, 0, "Retry-After violations");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -569,4 +577,5 @@ async fn a_round_given_up_by_its_caller_does_not_stay_syncing() {
         "{:?}",
         w.engine.status().borrow()
     );
+    assert_eq!(w.violations().await, 0, "Retry-After violations");
 }
