@@ -594,6 +594,15 @@ async fn keyring_teams_channels_follow_sync_read_search() {
     env.run(&["unfollow", &name]).await.ok();
     let sync = env.run(&["sync"]).await.ok();
     assert!(sync.stderr.contains("no channel is followed"), "{sync:?}");
+
+    // Polite throughout: no request in a throttled scope before its Retry-After.
+    let stats: Value = reqwest::get(format!("{}/_emulator/stats", env.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stats["violations"]["total"], 0, "{stats}");
 }
 
 /// A database that is not a database is moved aside, the commands keep working, and the
