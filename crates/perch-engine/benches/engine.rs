@@ -12,97 +12,20 @@
 //!
 //! `cargo bench -p perch-engine --bench engine -- ingest|sync100|rss|all [--reps N] [--messages N]`
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use perch_auth::{AuthError, Secret};
-use perch_core::{AccountId, Cloud, Hosts};
-use perch_emulator::{seed, Emulator, EmulatorConfig, LimitsConfig, Profile, TenantSize};
+use perch_core::AccountId;
+use perch_emulator::{Emulator, EmulatorConfig, LimitsConfig, Profile, TenantSize};
 use perch_engine::convert::{self, Origin};
 use perch_engine::{Engine, EngineConfig, EngineParts};
 use perch_graph::{ChatMessage, ClientConfig, GraphClient, TokenSource};
 use perch_html::MediaRewrite;
-use perch_store::{AccountRecord, AccountState, CacheStore, Store};
-use uuid::Uuid;
-
-const SCOPES: &[&str] = &[
-    "User.Read",
-    "Team.ReadBasic.All",
-    "Channel.ReadBasic.All",
-    "ChannelMessage.Read.All",
-    "ChannelMessage.Send",
-    "ChannelMessage.ReadWrite",
-    "ChannelMember.Read.All",
-];
-
-struct Tokens {
-    state: perch_emulator::AppState,
-    user: Uuid,
-    client: Uuid,
-}
-
-impl Tokens {
-    fn mint(&self) -> Secret {
-        let tenant = self.state.tenant.read().clone();
-        let scopes: Vec<String> = SCOPES.iter().map(|s| s.to_string()).collect();
-        Secret::new(self.state.entra.issue_access_token(
-            &tenant,
-            self.user,
-            self.client,
-            &scopes,
-            Duration::from_secs(7200),
-        ))
-    }
-}
-
-#[async_trait::async_trait]
-impl TokenSource for Tokens {
-    async fn token(&self) -> Result<Secret, AuthError> {
-        Ok(self.mint())
-    }
-    async fn rejected(&self, _: &Secret) -> Result<Secret, AuthError> {
-        Ok(self.mint())
-    }
-}
-
-fn tokens_of(emulator: &Emulator) -> (Arc<Tokens>, AccountId) {
-    let state = emulator.state().clone();
-    let (tenant_id, user, client) = {
-        let tenant = state.tenant.read();
-        (
-            tenant.id,
-            seed::demo_user(&tenant).id,
-            tenant.apps[0].client_id,
-        )
-    };
-    (
-        Arc::new(Tokens {
-            state,
-            user,
-            client,
-        }),
-        AccountId::new(tenant_id, user),
-    )
-}
-
-fn account_row(account: AccountId, base: &str) -> AccountRecord {
-    let now = chrono::Utc::now();
-    AccountRecord {
-        id: account,
-        display_name: "Bench".into(),
-        upn: "bench@example".into(),
-        client_id: Uuid::nil(),
-        cloud: Cloud::Global,
-        hosts: Hosts {
-            login: base.into(),
-            graph: base.into(),
-        },
-        state: AccountState::SignedIn,
-        state_reason: None,
-        added_at: now,
-        updated_at: now,
-    }
-}
+use perch_store::{CacheStore, Store};
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
@@ -139,10 +62,10 @@ async fn ingest(reps: usize) {
     })
     .await
     .unwrap();
-    let (tokens, account) = tokens_of(&emulator);
+    let (tokens, account) = common::emulator_tokens(&emulator);
     let base = emulator.base_url().to_owned();
     let http = reqwest::Client::new();
-    let token = tokens.mint();
+    let token = Secret::new(tokens.token_for_tests());
     // Fetch every channel's pages once, as raw bytes.
     let mut pages: Vec<(String, String, bytes::Bytes)> = Vec::new();
     let channels: Vec<(String, String)> = {
@@ -193,7 +116,9 @@ async fn ingest(reps: usize) {
     for rep in 0..reps {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(&dir.path().join("perch.db")).unwrap();
-        store.upsert_account(&account_row(account, &base)).unwrap();
+        store
+            .upsert_account(&common::account_record(account, &base))
+            .unwrap();
         let mut teams: Vec<String> = channels.iter().map(|(t, _)| t.clone()).collect();
         teams.dedup();
         let team_rows: Vec<perch_store::TeamRow> = teams
@@ -318,12 +243,14 @@ async fn sync100() {
     })
     .await
     .unwrap();
-    let (tokens, account) = tokens_of(&emulator);
+    let (tokens, account) = common::emulator_tokens(&emulator);
     let base = emulator.base_url().to_owned();
     // The demo user must be in every team for 100 followed channels: check.
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("perch.db")).unwrap();
-    store.upsert_account(&account_row(account, &base)).unwrap();
+    store
+        .upsert_account(&common::account_record(account, &base))
+        .unwrap();
     let config = ClientConfig::new(base.clone());
     let tenant_rps = config.budgets.tenant_get_rps;
     let graph = GraphClient::new(config, tokens).unwrap();

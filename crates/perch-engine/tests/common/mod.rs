@@ -10,22 +10,12 @@ use std::time::Duration;
 
 use perch_auth::{AuthError, Secret};
 use perch_core::{AccountId, Cloud, Hosts};
+use perch_emulator::graph::fixture::ALL_SCOPES;
 use perch_emulator::{seed, Emulator, EmulatorConfig};
 use perch_engine::{Engine, EngineConfig, EngineParts};
 use perch_graph::{ClientConfig, GraphClient, TokenSource};
 use perch_store::{AccountRecord, AccountState, CacheStore, MessageKey, Store};
 use uuid::Uuid;
-
-/// Scopes the demo app asks for.
-pub const SCOPES: &[&str] = &[
-    "User.Read",
-    "Team.ReadBasic.All",
-    "Channel.ReadBasic.All",
-    "ChannelMessage.Read.All",
-    "ChannelMessage.Send",
-    "ChannelMessage.ReadWrite",
-    "ChannelMember.Read.All",
-];
 
 /// Tokens minted by the emulator.
 pub struct EmulatorTokens {
@@ -52,7 +42,7 @@ impl EmulatorTokens {
             });
         }
         let tenant = self.state.tenant.read().clone();
-        let scopes: Vec<String> = SCOPES.iter().map(|s| s.to_string()).collect();
+        let scopes: Vec<String> = ALL_SCOPES.iter().map(|s| s.to_string()).collect();
         Ok(Secret::new(self.state.entra.issue_access_token(
             &tenant,
             self.user,
@@ -71,6 +61,26 @@ impl TokenSource for EmulatorTokens {
     async fn rejected(&self, _rejected: &Secret) -> Result<Secret, AuthError> {
         self.mint()
     }
+}
+
+/// Tokens for the emulator's demo user, and its account id.
+pub fn emulator_tokens(emulator: &Emulator) -> (Arc<EmulatorTokens>, AccountId) {
+    let state = emulator.state().clone();
+    let (tenant_id, user, client) = {
+        let tenant = state.tenant.read();
+        (
+            tenant.id,
+            seed::demo_user(&tenant).id,
+            tenant.apps[0].client_id,
+        )
+    };
+    let tokens = Arc::new(EmulatorTokens {
+        state,
+        user,
+        client,
+        revoked: Default::default(),
+    });
+    (tokens, AccountId::new(tenant_id, user))
 }
 
 /// An emulator, an engine over a file database, and what ties them.
