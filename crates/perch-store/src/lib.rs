@@ -2,13 +2,15 @@
 //! settings (WAL, foreign keys, busy timeout, statement cache), the migration runner
 //! ([`migrate`]), the accounts table ([`accounts`]), the message cache behind the
 //! [`CacheStore`] trait ([`cache`], row types in [`types`]), full-text search ([`search`]),
-//! the hosted-content file index ([`hosted`]) and opening a damaged database safely
-//! ([`recovery`]: move it aside, salvage what matters, start fresh).
+//! the persisted outbox of pending writes behind the [`OutboxStore`] trait ([`outbox`]: states,
+//! per-channel order, dependencies), the hosted-content file index ([`hosted`]) and opening a
+//! damaged database safely ([`recovery`]: move it aside, salvage what matters, start fresh).
 //!
 //! Invariants: the store does no network I/O, and no token is ever written to it (access tokens
 //! live in memory, refresh tokens in the OS keyring). Every cache table hangs off an account
 //! with `ON DELETE CASCADE`, so deleting an account deletes everything it owns. A sync page and
-//! the sync state it advances are written in one transaction. A full disk is
+//! the sync state it advances are written in one transaction, and so is every outbox change
+//! (an attempt is recorded as begun before its request leaves). A full disk is
 //! [`Error::DiskFull`], never a half-written page.
 
 pub mod accounts;
@@ -17,6 +19,7 @@ pub mod bench;
 pub mod cache;
 pub mod hosted;
 pub mod migrate;
+pub mod outbox;
 pub mod recovery;
 pub mod search;
 pub mod types;
@@ -29,6 +32,7 @@ pub use accounts::{AccountRecord, AccountState};
 pub use cache::CacheStore;
 pub use hosted::HostedEntry;
 pub use migrate::{Migration, MIGRATIONS};
+pub use outbox::{NewOutboxItem, OutboxCounts, OutboxItem, OutboxKind, OutboxState, OutboxStore};
 pub use recovery::Recovery;
 pub use types::*;
 
@@ -52,6 +56,23 @@ pub enum Error {
     UnknownTeam {
         /// The team id.
         team_id: String,
+    },
+    /// No outbox item has this id for the account.
+    #[error("outbox item {id} does not exist (sent and cleared, or never queued)")]
+    UnknownOutboxItem {
+        /// The id.
+        id: i64,
+    },
+    /// An outbox item is not in a state the operation applies to (an engine race or bug: the
+    /// store refuses rather than guess).
+    #[error("outbox item {id} is {state} and cannot be {action}")]
+    OutboxTransition {
+        /// The item.
+        id: i64,
+        /// Its state.
+        state: OutboxState,
+        /// What was asked ("sent", "completed", "failed", "wedged", "depended on").
+        action: &'static str,
     },
     /// A damaged database could not be moved aside.
     #[error("the local database {path} is damaged and could not be moved aside: {source}; move or delete it by hand")]
@@ -132,6 +153,8 @@ impl Error {
             Error::DiskFull => "disk_full",
             Error::UnknownChannel { .. } => "store_unknown_channel",
             Error::UnknownTeam { .. } => "store_unknown_team",
+            Error::UnknownOutboxItem { .. } => "store_unknown_outbox_item",
+            Error::OutboxTransition { .. } => "store_outbox_transition",
             Error::MoveAside { .. } => "store_move_aside_failed",
             Error::TooNew { .. } => "store_too_new",
             Error::Migration { .. } => "store_migration_failed",

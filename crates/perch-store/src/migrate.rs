@@ -33,6 +33,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0002_cache.sql",
         sql: include_str!("../migrations/0002_cache.sql"),
     },
+    Migration {
+        version: 3,
+        name: "0003_outbox.sql",
+        sql: include_str!("../migrations/0003_outbox.sql"),
+    },
 ];
 
 /// Applies the migrations in `migrations` that the database has not seen yet.

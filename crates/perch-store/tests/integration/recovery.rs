@@ -2,14 +2,16 @@
 
 use std::path::{Path, PathBuf};
 
+use perch_core::AccountId;
 use perch_store::bench::Generator;
-use perch_store::{CacheStore, Store};
+use perch_store::{CacheStore, NewOutboxItem, OutboxItem, OutboxKind, OutboxStore, Store};
 
 use crate::support::*;
 
 /// A populated database: accounts, follows, drafts, outbox rows and `messages` messages; WAL
-/// checkpointed into the main file, connection closed.
-fn populated(path: &Path, messages: usize) {
+/// checkpointed into the main file, connection closed. Returns the first account and its
+/// outbox.
+fn populated(path: &Path, messages: usize) -> (AccountId, Vec<OutboxItem>) {
     let mut store = Store::open(path).unwrap();
     let a = add_account(&mut store);
     let b = add_account(&mut store);
@@ -27,17 +29,33 @@ fn populated(path: &Path, messages: usize) {
     store
         .set_setting("theme", &serde_json::json!("dark"))
         .unwrap();
-    for i in 0..3 {
-        store
-            .connection()
-            .execute(
-                "INSERT INTO outbox (tenant_id, user_id, team_id, channel_id, kind, payload, state,
-                                     enqueued_at, updated_at)
-                 VALUES (?1, ?2, 't1', 'c1', 'post', '{\"html\":\"hi\"}', 'queued', ?3, ?3)",
-                rusqlite::params![a.tenant_id.to_string(), a.user_id.to_string(), i],
-            )
+    // Three writes made through the outbox API: a post whose attempt began (in doubt), a reply
+    // waiting for it (a placeholder), and a wedged post in another channel.
+    let outbox = {
+        let s: &mut dyn OutboxStore = &mut store;
+        let new = |kind, ch: &str, depends_on| NewOutboxItem {
+            team_id: "t1".into(),
+            channel_id: ch.into(),
+            thread_root: None,
+            target_id: None,
+            depends_on,
+            kind,
+            payload: serde_json::json!({ "html": "<p>hi</p>" }),
+        };
+        let p = s
+            .enqueue(&a, &new(OutboxKind::Post, "c1", None))
+            .unwrap()
+            .id;
+        s.enqueue(&a, &new(OutboxKind::Reply, "c1", Some(p)))
             .unwrap();
-    }
+        s.begin_attempt(&a, p, chrono::Utc::now()).unwrap();
+        let w = s
+            .enqueue(&a, &new(OutboxKind::Post, "c2", None))
+            .unwrap()
+            .id;
+        s.wedge(&a, w, "graph_forbidden", "403").unwrap();
+        s.outbox(&a, None, true).unwrap()
+    };
     let mut g = Generator::new(7, 2_000);
     let rows: Vec<_> = (0..messages).map(|_| g.message("t1", "c1")).collect();
     for page in rows.chunks(500) {
@@ -47,6 +65,26 @@ fn populated(path: &Path, messages: usize) {
         .connection()
         .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
         .unwrap();
+    (a, outbox)
+}
+
+/// The salvaged outbox is the one written, and still works: the in-doubt post is in doubt, and
+/// completing it fills its reply's placeholder.
+fn check_outbox(path: &Path, a: &AccountId, before: &[OutboxItem]) {
+    let (mut store, _) = Store::open_checked(path).unwrap();
+    let s: &mut dyn OutboxStore = &mut store;
+    assert_eq!(s.outbox(a, None, true).unwrap(), before);
+    let (p, r) = (before[0].id, before[1].id);
+    assert_eq!(ids(&s.in_doubt(a).unwrap()), [p]);
+    assert_eq!(s.outbox_counts(a).unwrap().wedged, 1);
+    s.complete(a, p, Some("srv-p")).unwrap();
+    let reply = s.outbox_item(a, r).unwrap().unwrap();
+    assert_eq!(reply.thread_root.as_deref(), Some("srv-p"));
+    assert_eq!(ids(&s.next_sendable(a, chrono::Utc::now()).unwrap()), [r]);
+}
+
+fn ids(items: &[OutboxItem]) -> Vec<i64> {
+    items.iter().map(|i| i.id).collect()
 }
 
 fn moved_files(dir: &Path) -> Vec<PathBuf> {
@@ -142,7 +180,7 @@ fn garbage_file() {
 fn truncated_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("perch.sqlite3");
-    populated(&path, 1_500);
+    let (a, outbox) = populated(&path, 1_500);
     let full = std::fs::read(&path).unwrap();
     let cut = &full[..full.len() * 2 / 3 + 1234];
     std::fs::write(&path, cut).unwrap();
@@ -152,13 +190,14 @@ fn truncated_file() {
     assert_eq!(rec.salvaged_follows, 3);
     assert_eq!(rec.salvaged_drafts, 4);
     assert_eq!(rec.salvaged_outbox, 3);
+    check_outbox(&path, &a, &outbox);
 }
 
 #[test]
 fn damaged_pages_in_the_middle() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("perch.sqlite3");
-    populated(&path, 1_500);
+    let (first, outbox) = populated(&path, 1_500);
     let mut bytes = std::fs::read(&path).unwrap();
     assert_eq!(&bytes[..16], b"SQLite format 3\0");
     let page = 4096;
@@ -194,4 +233,6 @@ fn damaged_pages_in_the_middle() {
         0,
         "the cache itself is fetched again"
     );
+    drop(store);
+    check_outbox(&path, &first, &outbox);
 }

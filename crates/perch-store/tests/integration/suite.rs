@@ -1,5 +1,5 @@
 //! The shared cache suite: every scenario runs against a file database and an in-memory one
-//! (the `backends!` macro at the bottom generates both), through `&mut dyn CacheStore`.
+//! (the `backends!` macro in `support` generates both), through `&mut dyn CacheStore`.
 
 use chrono::Duration;
 use perch_store::{CacheStore, Error, SearchQuery, SyncState};
@@ -744,17 +744,6 @@ pub fn hosted_cache_index(ctx: Ctx) {
     assert_eq!(s.evict_hosted(350).unwrap(), ["/c/k2", "/c/k3"]);
     assert_eq!(s.hosted_bytes().unwrap(), 100);
     assert!(s.hosted(&a, "k2").unwrap().is_none());
-}
-
-macro_rules! backends {
-    ($($name:ident),* $(,)?) => {
-        mod file {
-            $( #[test] fn $name() { super::$name(crate::support::file()) } )*
-        }
-        mod memory {
-            $( #[test] fn $name() { super::$name(crate::support::memory()) } )*
-        }
-    };
 }
 
 backends!(

@@ -184,3 +184,16 @@ pub fn fts_consistent(store: &Store) {
         )
         .expect("full-text index matches the messages");
 }
+
+/// `backends!(a, b)` makes tests `file::a`, `memory::a`, … that run the scenario functions
+/// `a`, `b` of the calling module on a fresh file database and a fresh in-memory one.
+macro_rules! backends {
+    ($($name:ident),* $(,)?) => {
+        mod file {
+            $( #[test] fn $name() { super::$name(crate::support::file()) } )*
+        }
+        mod memory {
+            $( #[test] fn $name() { super::$name(crate::support::memory()) } )*
+        }
+    };
+}
