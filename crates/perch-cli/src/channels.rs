@@ -353,6 +353,10 @@ pub async fn sync(ctx: &Context, args: &SyncArgs, json: bool) -> Result<ExitCode
         out
     };
     let failures = reports.iter().filter(|(_, r)| r.is_err()).count();
+    // Merge the search index's new segments while we are here (bounded, milliseconds a step).
+    if let Err(e) = engine.maintain_search(10_000).await {
+        tracing::warn!(code = e.code(), error = %e, "search index maintenance failed");
+    }
     if json {
         let channels: Vec<_> = reports
             .iter()

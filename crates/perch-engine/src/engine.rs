@@ -144,6 +144,8 @@ pub(crate) struct Inner {
     started: AtomicBool,
     /// Passes of the scheduler loop (tests check that it sleeps).
     passes: std::sync::atomic::AtomicU64,
+    /// A search-index maintenance task is running.
+    maintaining: AtomicBool,
 }
 
 const STRUCTURE_KEY: &str = "structure_refreshed_at";
@@ -186,6 +188,7 @@ impl Engine {
                 rounds: Arc::new(Semaphore::new(parallel)),
                 started: AtomicBool::new(false),
                 passes: std::sync::atomic::AtomicU64::new(0),
+                maintaining: AtomicBool::new(false),
             }),
         }
     }
@@ -466,6 +469,13 @@ impl Engine {
         }
         self.inner.wake.notify_one();
         Ok(report)
+    }
+
+    /// Merges the full-text index's segments in small steps (each holds the store lock for
+    /// milliseconds), until nothing is left or `max_steps` is reached. The scheduler runs it
+    /// whenever rounds go quiet; the CLI after `sync`. Returns the steps that did work.
+    pub async fn maintain_search(&self, max_steps: usize) -> Result<usize, EngineError> {
+        maintain_search(&self.inner, max_steps).await
     }
 
     /// How many times the scheduler loop has run (tests check that it sleeps).
@@ -916,6 +926,19 @@ async fn structure_age(inner: &Arc<Inner>) -> Option<Duration> {
     (Utc::now() - at.with_timezone(&Utc)).to_std().ok()
 }
 
+async fn maintain_search(inner: &Arc<Inner>, max_steps: usize) -> Result<usize, EngineError> {
+    let mut steps = 0;
+    while steps < max_steps && !inner.cancel.is_cancelled() {
+        if !inner.db(|s| s.maintain_search(64)).await? {
+            break;
+        }
+        steps += 1;
+        // Let the UI's reads and the next page's commit in between steps.
+        tokio::task::yield_now().await;
+    }
+    Ok(steps)
+}
+
 /// Forwards the Graph client's throttle state into the status, and clears it when it passes.
 async fn forward_throttle(inner: Arc<Inner>) {
     let mut watch = inner.graph.throttle_watch();
@@ -1060,6 +1083,17 @@ async fn scheduler(inner: Arc<Inner>) {
             Some((channel, result)) = done_rx.recv() => {
                 inner.schedule.lock().finished(&channel, result.is_ok(), Instant::now());
                 inner.round_done(&channel, &result);
+                // Rounds went quiet: tidy the search index in the background (one at a time).
+                let quiet = !inner.board.lock().busy();
+                if quiet && !inner.maintaining.swap(true, Ordering::SeqCst) {
+                    let inner2 = inner.clone();
+                    tokio::spawn(async move {
+                        if let Err(e) = maintain_search(&inner2, 10_000).await {
+                            tracing::warn!(code = e.code(), error = %e, "search index maintenance failed");
+                        }
+                        inner2.maintaining.store(false, Ordering::SeqCst);
+                    });
+                }
             }
         }
     }

@@ -128,6 +128,11 @@ impl StatusBoard {
         self.last_synced_at = Some(Utc::now());
     }
 
+    /// Whether any round is running.
+    pub fn busy(&self) -> bool {
+        !self.running.is_empty()
+    }
+
     /// A round's caller stopped waiting for it (nothing is known of its outcome).
     pub fn abandoned(&mut self, channel: &str) {
         self.finish(channel);

@@ -2,7 +2,7 @@
 //! (the `backends!` macro in `support` generates both), through `&mut dyn CacheStore`.
 
 use chrono::Duration;
-use perch_store::{CacheStore, Error, SearchQuery, SyncState};
+use perch_store::{CacheStore, Error, MessageRow, SearchQuery, Store, SyncState};
 use serde_json::json;
 
 use crate::support::*;
@@ -746,7 +746,63 @@ pub fn hosted_cache_index(ctx: Ctx) {
     assert!(s.hosted(&a, "k2").unwrap().is_none());
 }
 
+/// Index maintenance merges the segments that many small ingests leave, in bounded steps,
+/// and changes no search result.
+pub fn search_maintenance(mut ctx: Ctx) {
+    let a = ctx.account;
+    standard_layout(&mut ctx.store, &a);
+    // Sixty one-page ingests: sixty index segments.
+    for page in 0..60 {
+        let rows: Vec<MessageRow> = (0..10)
+            .map(|i| {
+                let n = page * 10 + i;
+                msg(
+                    "c1",
+                    &format!("m{n:04}"),
+                    None,
+                    n,
+                    &format!("zebra{} quarterly budget w{n}", n % 7),
+                )
+            })
+            .collect();
+        ctx.store.ingest(&a, "c1", &rows, None).unwrap();
+    }
+    let queries = ["budget", "zebr", "quarterly budget", "w123", "zebra3"];
+    let run = |s: &Store| -> Vec<Vec<String>> {
+        queries
+            .iter()
+            .map(|q| {
+                let mut query = SearchQuery::new(*q);
+                query.limit = 200;
+                let mut ids: Vec<String> = s
+                    .search(&a, &query)
+                    .unwrap()
+                    .into_iter()
+                    .map(|h| h.key.id)
+                    .collect();
+                ids.sort();
+                ids
+            })
+            .collect()
+    };
+    let before = run(&ctx.store);
+    assert!(before.iter().all(|hits| !hits.is_empty()), "{before:?}");
+    let mut steps = 0;
+    while ctx.store.maintain_search(64).unwrap() {
+        steps += 1;
+        assert!(steps < 1000, "maintenance never finishes");
+    }
+    assert!(steps >= 1, "sixty segments needed merging");
+    assert!(
+        !ctx.store.maintain_search(64).unwrap(),
+        "nothing left to do"
+    );
+    fts_consistent(&ctx.store);
+    assert_eq!(run(&ctx.store), before, "the same hits after merging");
+}
+
 backends!(
+    search_maintenance,
     teams_and_channels,
     roots_replies_and_threads,
     updates_tombstones_and_stale_rows,
