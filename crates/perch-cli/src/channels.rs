@@ -116,14 +116,23 @@ async fn resolve_channel(engine: &Engine, wanted: &str) -> Result<(TeamRow, Chan
     Ok((team, channel))
 }
 
+/// Teams and channels from the cache, fetched first with `refresh` or when none are cached.
+async fn listed(
+    engine: &Engine,
+    refresh: bool,
+) -> Result<Vec<perch_engine::SidebarTeam>, CliError> {
+    let sidebar = engine.sidebar_snapshot().await?;
+    if !refresh && !sidebar.is_empty() {
+        return Ok(sidebar);
+    }
+    engine.refresh_structure().await?;
+    Ok(engine.sidebar_snapshot().await?)
+}
+
 /// `teams`.
 pub async fn teams(ctx: &Context, args: &ChannelsArgs, json: bool) -> Result<ExitCode, CliError> {
     let s = session(ctx, args.account.as_deref()).await?;
-    let mut sidebar = s.engine.sidebar_snapshot().await?;
-    if args.refresh || sidebar.is_empty() {
-        s.engine.refresh_structure().await?;
-        sidebar = s.engine.sidebar_snapshot().await?;
-    }
+    let sidebar = listed(&s.engine, args.refresh).await?;
     if json {
         let teams: Vec<_> = sidebar
             .iter()
@@ -160,11 +169,7 @@ pub async fn channels(
     json: bool,
 ) -> Result<ExitCode, CliError> {
     let s = session(ctx, args.account.as_deref()).await?;
-    let mut sidebar = s.engine.sidebar_snapshot().await?;
-    if args.refresh || sidebar.is_empty() {
-        s.engine.refresh_structure().await?;
-        sidebar = s.engine.sidebar_snapshot().await?;
-    }
+    let mut sidebar = listed(&s.engine, args.refresh).await?;
     if let Some(team) = &args.team {
         sidebar.retain(|t| t.team.id == *team || t.team.display_name.eq_ignore_ascii_case(team));
         if sidebar.is_empty() {

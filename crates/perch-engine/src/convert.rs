@@ -193,10 +193,9 @@ pub fn row(
     })
 }
 
-/// Links the UI may open in the system browser: http(s) only.
+/// Links the UI may open in the system browser: http(s) only (perch-html's rule for links).
 fn is_web_url(url: &str) -> bool {
-    let lower = url.trim_start().to_ascii_lowercase();
-    lower.starts_with("https://") || lower.starts_with("http://")
+    perch_html::policy::is_http_src(url)
 }
 
 #[cfg(test)]

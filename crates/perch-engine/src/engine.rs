@@ -339,7 +339,7 @@ impl Engine {
         channel_id: &str,
         limit: usize,
     ) -> Result<(Vec<perch_store::TimelineItem>, Timeline), EngineError> {
-        self.known_channel(channel_id).await?;
+        channel_row(&self.inner, channel_id).await?;
         Timeline::open(self.inner.clone(), channel_id, limit).await
     }
 
@@ -350,7 +350,7 @@ impl Engine {
         channel_id: &str,
         root_id: &str,
     ) -> Result<(Vec<perch_store::TimelineItem>, Thread), EngineError> {
-        self.known_channel(channel_id).await?;
+        channel_row(&self.inner, channel_id).await?;
         Thread::open(self.inner.clone(), channel_id, root_id).await
     }
 
@@ -497,15 +497,6 @@ impl Engine {
                 )?)
             })
             .await;
-    }
-
-    async fn known_channel(&self, channel_id: &str) -> Result<ChannelRow, EngineError> {
-        let account = self.inner.account;
-        let id = channel_id.to_owned();
-        self.inner
-            .db(move |s| s.channel(&account, &id))
-            .await?
-            .ok_or_else(|| EngineError::UnknownChannel(channel_id.to_owned()))
     }
 }
 
@@ -727,6 +718,7 @@ pub(crate) async fn round(
         // skip older changes the round had not reached yet.
         let done = matches!(page.next, DeltaNext::Done(_));
         let committed = next_state.clone();
+        let state_after = next_state;
         let seen = round_newest;
         let (outcome, page_newest) = ingest(inner, &channel, messages, move |newest| {
             let mut s = committed;
@@ -738,10 +730,8 @@ pub(crate) async fn round(
         .await?;
         report.add(&outcome);
         round_newest = round_newest.max(page_newest);
-        // Keep the in-memory copy equal to what was committed (the watermark too).
-        let account = inner.account;
-        let id = channel.id.clone();
-        state = inner.db(move |s| s.sync_state(&account, &id)).await?;
+        // What was committed (mid-round the watermark does not move; the last page ends the loop).
+        state = state_after;
         match page.next {
             DeltaNext::Next(link) => request = DeltaRequest::Link(link),
             DeltaNext::Done(_) => break,
@@ -997,13 +987,18 @@ async fn scheduler(inner: Arc<Inner>) {
             }
         }
         let account = inner.account;
+        // The last finished round of each followed channel is read once, to seed the schedule.
+        let with_last_sync = !seeded;
         let channels = inner
             .db(move |s| {
                 let channels = s.channels(&account)?;
                 let mut out = Vec::new();
                 for c in channels.into_iter().filter(|c| c.followed) {
-                    let state = s.sync_state(&account, &c.id)?;
-                    out.push((c.id, state.last_synced_at));
+                    let last = match with_last_sync {
+                        true => s.sync_state(&account, &c.id)?.last_synced_at,
+                        false => None,
+                    };
+                    out.push((c.id, last));
                 }
                 Ok(out)
             })
