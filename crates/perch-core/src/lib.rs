@@ -1,13 +1,15 @@
 //! `perch-core`: the pure core of Perch. Types every other crate shares and the rules that
 //! decide them: an organisation's sign-in configuration ([`config`]), the settings layers it is
 //! resolved from and the validation that refuses bad values ([`settings`]), where Perch keeps
-//! its state ([`data_dir`]), and account ids ([`ids`]).
+//! its state ([`data_dir`]), account ids ([`ids`]), and the message composer's structure and the
+//! safe HTML body built from it ([`compose`]).
 //!
 //! The only I/O is reading the environment map and the settings files that a caller passes in
 //! ([`SettingsLayer::read_file`]). Nothing here talks to the network, the keyring or SQLite;
 //! those live in `perch-auth` and `perch-store`, which depend on this crate and never the
 //! other way round.
 
+pub mod compose;
 pub mod config;
 pub mod data_dir;
 pub mod ids;
