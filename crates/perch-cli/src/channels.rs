@@ -523,6 +523,7 @@ pub async fn read(ctx: &Context, args: &ReadArgs, json: bool) -> Result<ExitCode
                     last_reply_at: None,
                     unread: false,
                     row: root_row,
+                    pending: Vec::new(),
                 },
                 "",
             );

@@ -20,7 +20,9 @@
 //!    - `htmlError`: answers 200 `application/json` with a proxy's HTML error page, without
 //!      running the handler;
 //!    - `acceptThenDrop`: for POST, PATCH, PUT and DELETE only, runs the handler (the write
-//!      commits) and then drops the connection instead of answering.
+//!      commits) and then drops the connection instead of answering;
+//!    - `acceptThenHang`: the same writes only, runs the handler and then never answers (the
+//!      client times out, or is killed, without knowing that the write committed).
 //!
 //! A rule with `count` fires that many more times and is then removed; without one it stays.
 //! Every random choice comes from one `ChaCha8Rng` seeded from `config.seed`, so a test that
@@ -131,6 +133,9 @@ pub enum FaultKind {
     HtmlError,
     /// Run the handler of a write, then drop the connection instead of answering.
     AcceptThenDrop,
+    /// Run the handler of a write, then never answer (a server that committed and stalled:
+    /// the client times out, or is killed, not knowing).
+    AcceptThenHang,
 }
 
 impl FaultKind {
@@ -142,6 +147,7 @@ impl FaultKind {
             Self::MalformedJson => "malformedJson".into(),
             Self::HtmlError => "htmlError".into(),
             Self::AcceptThenDrop => "acceptThenDrop".into(),
+            Self::AcceptThenHang => "acceptThenHang".into(),
         }
     }
 }
@@ -278,7 +284,10 @@ impl FaultRule {
         let write = [Method::POST, Method::PATCH, Method::PUT, Method::DELETE].contains(method);
         self.target.covers(class)
             && filter_matches(self.path.as_deref(), self.method.as_deref(), method, path)
-            && (self.kind != FaultKind::AcceptThenDrop || write)
+            && (!matches!(
+                self.kind,
+                FaultKind::AcceptThenDrop | FaultKind::AcceptThenHang
+            ) || write)
     }
 }
 
@@ -577,6 +586,12 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
             "{\"value\":[{\"id\":\"1\",\"body\":{\"content\":\u{1}\u{0}<<not json>>]]",
         )),
         FaultKind::HtmlError => Some(json_typed(HTML_ERROR_PAGE)),
+        FaultKind::AcceptThenHang => {
+            let response = next.run(request).await;
+            tracing::debug!(status = %response.status(), "write accepted; never answering");
+            state.stats.record_http(None);
+            return std::future::pending::<Response>().await;
+        }
         FaultKind::AcceptThenDrop => {
             let response = next.run(request).await;
             tracing::debug!(status = %response.status(), "write accepted; dropping the connection");

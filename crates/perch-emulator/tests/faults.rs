@@ -306,6 +306,32 @@ async fn accept_then_drop_commits_the_write_but_never_answers() {
 }
 
 #[tokio::test]
+async fn accept_then_hang_commits_the_write_and_never_answers() {
+    let bed = Bed::default().await;
+    bed.add_rule(json!({"kind": "acceptThenHang", "count": 1}))
+        .await;
+    assert_eq!(bed.get("/v1.0/me").await.unwrap().status(), 200);
+    let marker = "<p>written, the answer never comes</p>";
+    let pending = bed
+        .http
+        .post(bed.url(&bed.messages_path()))
+        .bearer_auth(&bed.token)
+        .json(&json!({"body": {"contentType": "html", "content": marker}}))
+        .timeout(Duration::from_millis(800))
+        .send()
+        .await
+        .expect_err("no answer before the client gives up");
+    assert!(pending.is_timeout(), "{pending:?}");
+    let tenant = bed.emulator.state().tenant.read();
+    let last = tenant.teams[0].channels[0]
+        .messages
+        .roots
+        .last()
+        .expect("a post");
+    assert_eq!(last.content, marker, "the write committed");
+}
+
+#[tokio::test]
 async fn pause_holds_requests_until_resume() {
     let bed = std::sync::Arc::new(Bed::default().await);
     bed.admin(reqwest::Method::POST, "/pause", None).await;

@@ -39,6 +39,20 @@ pub struct EngineConfig {
     pub media_prefix: String,
     /// Maximum replies fetched on demand for one thread (safety bound: 10,000).
     pub max_thread_replies: usize,
+    /// An outbox item unsent this long stops retrying and waits for the person (Teams: 24 h).
+    pub outbox_expiry: chrono::Duration,
+    /// The first retry of a failed write waits this long (then doubling, with jitter).
+    pub outbox_retry_min: Duration,
+    /// Retries of a failed write wait at most this long (unless Graph's Retry-After says more).
+    pub outbox_retry_max: Duration,
+    /// A post whose answer was lost is looked for on the server only this long after its
+    /// attempt began, so that Graph has listed it.
+    pub reconcile_settle: Duration,
+    /// How far the server's clock may be behind ours when an unconfirmed post is looked for
+    /// (messages created this long before the attempt began still count).
+    pub clock_skew: chrono::Duration,
+    /// Channel members (for mentions) are fetched again when older than this.
+    pub members_max_age: Duration,
 }
 
 impl Default for EngineConfig {
@@ -57,6 +71,12 @@ impl Default for EngineConfig {
             disk_full_retry: Duration::from_secs(60),
             media_prefix: "perch-media://localhost/".to_owned(),
             max_thread_replies: 10_000,
+            outbox_expiry: chrono::Duration::hours(24),
+            outbox_retry_min: Duration::from_secs(2),
+            outbox_retry_max: Duration::from_secs(5 * 60),
+            reconcile_settle: Duration::from_secs(5),
+            clock_skew: chrono::Duration::minutes(2),
+            members_max_age: Duration::from_secs(24 * 60 * 60),
         }
     }
 }

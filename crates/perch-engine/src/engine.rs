@@ -108,7 +108,7 @@ pub enum Progress {
 /// See the module docs.
 #[derive(Clone)]
 pub struct Engine {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -121,20 +121,28 @@ impl std::fmt::Debug for Engine {
 
 pub(crate) struct Inner {
     pub(crate) account: AccountId,
-    me: String,
-    config: EngineConfig,
-    store: Arc<parking_lot::Mutex<Store>>,
-    graph: GraphClient,
-    media: MediaRewrite,
+    pub(crate) me: String,
+    /// The signed-in user's display name (for local echoes).
+    pub(crate) me_name: Option<String>,
+    pub(crate) config: EngineConfig,
+    pub(crate) store: Arc<parking_lot::Mutex<Store>>,
+    pub(crate) graph: GraphClient,
+    pub(crate) media: MediaRewrite,
     pub(crate) changes: broadcast::Sender<Change>,
     status_tx: watch::Sender<Status>,
-    board: parking_lot::Mutex<StatusBoard>,
+    pub(crate) board: parking_lot::Mutex<StatusBoard>,
     attention: parking_lot::Mutex<Attention>,
-    schedule: parking_lot::Mutex<Schedule>,
+    pub(crate) schedule: parking_lot::Mutex<Schedule>,
     wake: Notify,
+    /// Wakes the outbox sender (a write was queued, resent, or sign-in came back).
+    pub(crate) outbox_wake: Notify,
+    /// Outbox items whose request is on its way (never adopted by a sync meanwhile).
+    pub(crate) in_flight: parking_lot::Mutex<HashSet<i64>>,
+    /// In-doubt items that could not be looked for yet, and when to look again.
+    pub(crate) reconcile_after: parking_lot::Mutex<HashMap<i64, Instant>>,
     locks: parking_lot::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
-    cancel: CancellationToken,
-    sign_in_pause: AtomicBool,
+    pub(crate) cancel: CancellationToken,
+    pub(crate) sign_in_pause: AtomicBool,
     disk_pause_until: parking_lot::Mutex<Option<Instant>>,
     structure_refreshed: parking_lot::Mutex<Option<Instant>>,
     structure_retry_at: parking_lot::Mutex<Option<Instant>>,
@@ -164,10 +172,18 @@ impl Engine {
             media_prefix: config.media_prefix.clone(),
             account_key: parts.account.key(),
         };
+        let me_name = parts
+            .store
+            .account(&parts.account)
+            .ok()
+            .flatten()
+            .map(|a| a.display_name)
+            .filter(|n| !n.is_empty());
         Engine {
             inner: Arc::new(Inner {
                 account: parts.account,
                 me: parts.account.user_id.to_string(),
+                me_name,
                 schedule: parking_lot::Mutex::new(Schedule::new(config.clone())),
                 config,
                 store: Arc::new(parking_lot::Mutex::new(parts.store)),
@@ -178,6 +194,9 @@ impl Engine {
                 board: parking_lot::Mutex::new(StatusBoard::default()),
                 attention: parking_lot::Mutex::new(Attention::new(now)),
                 wake: Notify::new(),
+                outbox_wake: Notify::new(),
+                in_flight: parking_lot::Mutex::new(HashSet::new()),
+                reconcile_after: parking_lot::Mutex::new(HashMap::new()),
                 locks: parking_lot::Mutex::new(HashMap::new()),
                 cancel: CancellationToken::new(),
                 sign_in_pause: AtomicBool::new(false),
@@ -214,6 +233,8 @@ impl Engine {
         tokio::spawn(async move { scheduler(inner).await });
         let inner = self.inner.clone();
         tokio::spawn(async move { forward_throttle(inner).await });
+        let inner = self.inner.clone();
+        tokio::spawn(async move { crate::outbox::sender(inner).await });
     }
 
     /// Stops the background tasks; calls in flight finish their current page.
@@ -458,6 +479,7 @@ impl Engine {
         self.inner.board.lock().signed_in();
         self.inner.publish();
         self.inner.wake.notify_one();
+        self.inner.outbox_wake.notify_one();
     }
 
     /// The person asked for a refresh: teams and channels, and the channel in view, now.
@@ -511,7 +533,7 @@ impl Inner {
         Ok(tokio::task::spawn_blocking(move || f(&mut store.lock())).await??)
     }
 
-    fn lock_for(&self, channel_id: &str) -> Arc<tokio::sync::Mutex<()>> {
+    pub(crate) fn lock_for(&self, channel_id: &str) -> Arc<tokio::sync::Mutex<()>> {
         self.locks
             .lock()
             .entry(channel_id.to_owned())
@@ -519,7 +541,7 @@ impl Inner {
             .clone()
     }
 
-    fn publish(&self) {
+    pub(crate) fn publish(&self) {
         let status = self.board.lock().status();
         self.status_tx.send_if_modified(|current| {
             if *current != status {
@@ -555,19 +577,25 @@ impl Inner {
         self.publish();
     }
 
-    fn ingested(&self, channel_id: &str, outcome: &perch_store::IngestOutcome) {
+    fn ingested(
+        &self,
+        channel_id: &str,
+        outcome: &perch_store::IngestOutcome,
+        sent: Vec<(i64, MessageKey)>,
+    ) {
         self.board.lock().page();
         self.publish();
-        if !outcome.inserted.is_empty() || !outcome.updated.is_empty() {
+        if !outcome.inserted.is_empty() || !outcome.updated.is_empty() || !sent.is_empty() {
             let _ = self.changes.send(Change::Messages {
                 channel_id: channel_id.to_owned(),
                 inserted: outcome.inserted.clone(),
                 updated: outcome.updated.clone(),
+                sent,
             });
         }
     }
 
-    fn origin<'a>(&'a self, team_id: &'a str, channel_id: &'a str) -> Origin<'a> {
+    pub(crate) fn origin<'a>(&'a self, team_id: &'a str, channel_id: &'a str) -> Origin<'a> {
         Origin {
             team_id,
             channel_id,
@@ -592,17 +620,34 @@ async fn ingest(
     let outcome = tokio::task::spawn_blocking(move || {
         let converted = convert::to_rows(&messages, &inner2.origin(&team_id, &channel_id));
         let state = state(converted.newest);
-        let outcome =
-            store
-                .lock()
-                .ingest(&account, &channel_id, &converted.rows, state.as_ref())?;
+        let mut s = store.lock();
+        let outcome = s.ingest(&account, &channel_id, &converted.rows, state.as_ref())?;
+        // A post whose answer was lost may be among these: adopt it before anyone sees the
+        // page, so that its echo is replaced rather than doubled.
+        let sent = crate::outbox::adopt_ingested(&mut s, &inner2, &channel_id, &converted.rows)?;
+        drop(s);
+        let adopted = !sent.is_empty();
         // Told here, right after the commit, so that a caller that stops waiting cannot
         // leave a committed page unannounced.
-        inner2.ingested(&channel_id, &outcome);
-        Ok::<_, perch_store::Error>((outcome, converted.newest))
+        inner2.ingested(&channel_id, &outcome, sent);
+        Ok::<_, perch_store::Error>((outcome, converted.newest, adopted))
     })
     .await??;
-    Ok(outcome)
+    let (outcome, newest, adopted) = outcome;
+    if adopted {
+        let _ = crate::outbox::refresh_counts(inner).await;
+        inner.outbox_wake.notify_one();
+    }
+    Ok((outcome, newest))
+}
+
+/// Stores messages fetched outside a delta round (no sync state moves), announcing them.
+pub(crate) async fn ingest_messages(
+    inner: &Arc<Inner>,
+    channel: &ChannelRow,
+    messages: Vec<ChatMessage>,
+) -> Result<perch_store::IngestOutcome, EngineError> {
+    Ok(ingest(inner, channel, messages, |_| None).await?.0)
 }
 
 /// Fetches the replies a page left behind `replies@odata.nextLink` (threads with more than
@@ -636,7 +681,10 @@ async fn complete_replies(
     Ok(())
 }
 
-async fn channel_row(inner: &Inner, channel_id: &str) -> Result<ChannelRow, EngineError> {
+pub(crate) async fn channel_row(
+    inner: &Inner,
+    channel_id: &str,
+) -> Result<ChannelRow, EngineError> {
     let account = inner.account;
     let id = channel_id.to_owned();
     inner

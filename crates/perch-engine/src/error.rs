@@ -19,6 +19,24 @@ pub enum EngineError {
     /// No such message in the cache.
     #[error("no message `{0}` is cached in this channel")]
     UnknownMessage(String),
+    /// The message cannot be sent as written (empty, too long, a bad link or mention).
+    #[error("{0}")]
+    Compose(#[from] perch_core::compose::ComposeError),
+    /// An edit (or delete) of someone else's message.
+    #[error("message `{0}` was written by someone else: only its sender can change it")]
+    NotYours(String),
+    /// A write on a deleted message (other than undelete).
+    #[error("message `{0}` is deleted: undo the delete first")]
+    MessageDeleted(String),
+    /// A reply to something that is not a root post.
+    #[error("`{0}` is not a post in this channel: replies go to a thread's first message")]
+    NotARootPost(String),
+    /// A value the write cannot carry (reaction, importance).
+    #[error("{0}")]
+    Invalid(String),
+    /// No such outbox item for this account.
+    #[error("no outbox item {0}; list them with `perch-cli outbox`")]
+    UnknownOutboxItem(i64),
     /// The engine was shut down.
     #[error("the sync engine has stopped")]
     Stopped,
@@ -35,6 +53,19 @@ impl EngineError {
             EngineError::Graph(e) => e.code(),
             EngineError::UnknownChannel(_) => "unknown_channel",
             EngineError::UnknownMessage(_) => "unknown_message",
+            EngineError::Compose(e) => match e {
+                perch_core::compose::ComposeError::Empty => "empty_message",
+                perch_core::compose::ComposeError::TooLarge { .. } => "message_too_large",
+                perch_core::compose::ComposeError::BadLink { .. } => "bad_link",
+                perch_core::compose::ComposeError::BadMention => "bad_mention",
+                perch_core::compose::ComposeError::BadSubject => "bad_subject",
+                perch_core::compose::ComposeError::UnknownMention { .. } => "unknown_mention",
+            },
+            EngineError::NotYours(_) => "not_your_message",
+            EngineError::MessageDeleted(_) => "message_deleted",
+            EngineError::NotARootPost(_) => "not_a_root_post",
+            EngineError::Invalid(_) => "invalid_value",
+            EngineError::UnknownOutboxItem(_) => "unknown_outbox_item",
             EngineError::Stopped => "engine_stopped",
             EngineError::Internal(_) => "internal_error",
         }

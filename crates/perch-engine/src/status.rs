@@ -67,6 +67,8 @@ pub struct Status {
     pub sync: SyncStatus,
     /// Channels whose last round failed permanently (no access, gone), with why.
     pub channel_errors: BTreeMap<String, String>,
+    /// The person's unsent writes, by state.
+    pub outbox: perch_store::OutboxCounts,
 }
 
 impl Default for Status {
@@ -76,6 +78,7 @@ impl Default for Status {
                 last_synced_at: None,
             },
             channel_errors: BTreeMap::new(),
+            outbox: perch_store::OutboxCounts::default(),
         }
     }
 }
@@ -94,6 +97,7 @@ pub struct StatusBoard {
     error: Option<(String, String)>,
     last_synced_at: Option<DateTime<Utc>>,
     channel_errors: BTreeMap<String, String>,
+    outbox: perch_store::OutboxCounts,
 }
 
 impl StatusBoard {
@@ -181,6 +185,11 @@ impl StatusBoard {
         self.throttled_until = until;
     }
 
+    /// The outbox changed.
+    pub fn outbox(&mut self, counts: perch_store::OutboxCounts) {
+        self.outbox = counts;
+    }
+
     /// The person signed in again.
     pub fn signed_in(&mut self) {
         self.needs_sign_in = None;
@@ -224,6 +233,7 @@ impl StatusBoard {
         Status {
             sync,
             channel_errors: self.channel_errors.clone(),
+            outbox: self.outbox,
         }
     }
 }

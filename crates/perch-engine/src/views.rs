@@ -4,19 +4,23 @@
 //! [`Sidebar`] yields teams, channels and unread/mention counts, then per-channel updates.
 //!
 //! They are fed by [`Change`]s that the engine broadcasts after each committed transaction,
-//! and re-read the affected rows from the store, so what they show is always what is on disk.
+//! and re-read the affected rows from the store, so what they show is always what is on disk,
+//! with the unsent outbox laid over it as local echoes ([`crate::echo`]); an echo becomes its
+//! message through one [`TimelineDiff::Replace`].
 //! A subscriber that falls behind the broadcast buffer gets a `Reset` with the current state
 //! instead of a gap.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use perch_store::{
-    CacheStore, ChannelCounts, ChannelRow, MessageKey, MessageRow, TeamRow, TimelineItem,
+    CacheStore, ChannelCounts, ChannelRow, MessageKey, MessageRow, OutboxItem, OutboxKind,
+    OutboxState, OutboxStore, PendingWrite, TeamRow, TimelineItem,
 };
 use serde::Serialize;
 use tokio::sync::broadcast;
 
+use crate::echo;
 use crate::engine::Inner;
 use crate::EngineError;
 
@@ -31,6 +35,17 @@ pub enum Change {
         inserted: Vec<MessageKey>,
         /// Keys updated.
         updated: Vec<MessageKey>,
+        /// Outbox items (posts and replies) that these messages are, now Sent: their echoes
+        /// are replaced by the messages.
+        sent: Vec<(i64, MessageKey)>,
+    },
+    /// Outbox items of a channel were queued or changed state (their echoes and the messages
+    /// they act on change).
+    Outbox {
+        /// The channel.
+        channel_id: String,
+        /// The items.
+        ids: Vec<i64>,
     },
     /// A channel's read marker moved.
     Read {
@@ -60,6 +75,13 @@ pub enum TimelineDiff {
         /// Its key.
         key: MessageKey,
     },
+    /// The item with `key` (a local echo) is now `item` (the server's message), in its place.
+    Replace {
+        /// The key it had.
+        key: MessageKey,
+        /// What it is now.
+        item: TimelineItem,
+    },
     /// Start over with these items (newest first for timelines, oldest first for threads).
     Reset {
         /// All of them.
@@ -72,9 +94,9 @@ pub struct Timeline {
     inner: Arc<Inner>,
     channel_id: String,
     rx: broadcast::Receiver<Change>,
-    /// Ids of the roots in the window.
+    /// Ids of the roots in the window (local echoes as `local-{n}`).
     window: HashSet<String>,
-    /// The oldest root in the window (where `load_older` continues).
+    /// The oldest cached root in the window (where `load_older` continues).
     oldest: Option<(MessageKey, chrono::DateTime<chrono::Utc>)>,
     limit: usize,
 }
@@ -85,6 +107,79 @@ impl std::fmt::Debug for Timeline {
             .field("channel_id", &self.channel_id)
             .field("items", &self.window.len())
             .finish_non_exhaustive()
+    }
+}
+
+/// The unsent writes of a channel, as read with the rows they are laid over.
+struct Pending {
+    items: Vec<OutboxItem>,
+}
+
+impl Pending {
+    fn by_id(&self) -> HashMap<i64, &OutboxItem> {
+        echo::index(&self.items)
+    }
+}
+
+fn me(inner: &Inner) -> echo::Me {
+    echo::Me {
+        id: inner.me.clone(),
+        name: inner.me_name.clone(),
+    }
+}
+
+/// Lays a channel's unsent writes over a root post as a timeline shows it.
+fn decorate_root(inner: &Inner, item: &mut TimelineItem, pending: &Pending) {
+    let by_id = pending.by_id();
+    echo::overlay(
+        &mut item.row,
+        &mut item.pending,
+        &pending.items,
+        &by_id,
+        &me(inner),
+        &inner.media,
+    );
+    item.reply_count += echo::pending_reply_count(&item.row.id, &pending.items, &by_id);
+}
+
+/// Lays a channel's unsent writes over a reply.
+fn decorate_reply(inner: &Inner, item: &mut TimelineItem, pending: &Pending) {
+    let by_id = pending.by_id();
+    echo::overlay(
+        &mut item.row,
+        &mut item.pending,
+        &pending.items,
+        &by_id,
+        &me(inner),
+        &inner.media,
+    );
+}
+
+/// The echo of an unsent post or reply (with the writes on it laid over).
+fn echo_item(inner: &Inner, item: &OutboxItem, pending: &Pending) -> Option<TimelineItem> {
+    let by_id = pending.by_id();
+    let key = echo::key_of(item, &by_id)?;
+    let row = echo::echo_row(item, &key, &me(inner), &inner.media, &item.team_id);
+    let mut out = TimelineItem {
+        row,
+        reply_count: 0,
+        last_reply_at: None,
+        unread: false,
+        pending: vec![PendingWrite::from(item)],
+    };
+    if item.kind == OutboxKind::Post {
+        decorate_root(inner, &mut out, pending);
+    } else {
+        decorate_reply(inner, &mut out, pending);
+    }
+    Some(out)
+}
+
+fn local_key(channel_id: &str, root_id: &str, id: &str) -> MessageKey {
+    MessageKey {
+        channel_id: channel_id.to_owned(),
+        root_id: root_id.to_owned(),
+        id: id.to_owned(),
     }
 }
 
@@ -109,16 +204,41 @@ impl Timeline {
         Ok((items, timeline))
     }
 
+    async fn pending(&self) -> Result<Pending, EngineError> {
+        let account = self.inner.account;
+        let channel = self.channel_id.clone();
+        let items = self
+            .inner
+            .db(move |s| s.outbox(&account, Some(&channel), false))
+            .await?;
+        Ok(Pending { items })
+    }
+
     async fn read_window(&mut self) -> Result<Vec<TimelineItem>, EngineError> {
         let account = self.inner.account;
         let channel = self.channel_id.clone();
         let limit = self.window.len().max(self.limit);
-        let items = self
+        let (mut items, pending) = self
             .inner
-            .db(move |s| s.timeline(&account, &channel, None, limit))
+            .db(move |s| {
+                Ok((
+                    s.timeline(&account, &channel, None, limit)?,
+                    s.outbox(&account, Some(&channel), false)?,
+                ))
+            })
             .await?;
-        self.window = items.iter().map(|i| i.row.id.clone()).collect();
+        let pending = Pending { items: pending };
         self.oldest = items.last().map(|i| (key_of(&i.row), i.row.created_at));
+        for item in &mut items {
+            decorate_root(&self.inner, item, &pending);
+        }
+        for item in pending.items.iter().filter(|i| i.kind == OutboxKind::Post) {
+            if let Some(echo) = echo_item(&self.inner, item, &pending) {
+                items.push(echo);
+            }
+        }
+        items.sort_by_key(|i| std::cmp::Reverse(i.row.created_at));
+        self.window = items.iter().map(|i| i.row.id.clone()).collect();
         Ok(items)
     }
 
@@ -141,12 +261,16 @@ impl Timeline {
                 }
                 Err(broadcast::error::RecvError::Closed) => return None,
             };
-            let (inserted, updated) = match change {
+            let diffs = match change {
                 Change::Messages {
                     channel_id,
                     inserted,
                     updated,
-                } if channel_id == self.channel_id => (inserted, updated),
+                    sent,
+                } if channel_id == self.channel_id => self.diffs(inserted, updated, sent).await,
+                Change::Outbox { channel_id, ids } if channel_id == self.channel_id => {
+                    self.outbox_diffs(ids).await
+                }
                 Change::Read { channel_id } if channel_id == self.channel_id => {
                     // Unread flags changed: re-read the window.
                     return Some(
@@ -157,7 +281,6 @@ impl Timeline {
                 }
                 _ => continue,
             };
-            let diffs = self.diffs(inserted, updated).await;
             match diffs {
                 Ok(d) if d.is_empty() => continue,
                 other => return Some(other),
@@ -169,29 +292,52 @@ impl Timeline {
         &mut self,
         inserted: Vec<MessageKey>,
         updated: Vec<MessageKey>,
+        sent: Vec<(i64, MessageKey)>,
     ) -> Result<Vec<TimelineDiff>, EngineError> {
         // Roots touched directly, and roots whose replies changed (their counts moved).
         let mut roots: Vec<MessageKey> = Vec::new();
         let mut seen = HashSet::new();
-        for key in inserted.iter().chain(updated.iter()) {
-            let root = MessageKey {
-                channel_id: key.channel_id.clone(),
-                root_id: key.root_id.clone(),
-                id: key.root_id.clone(),
-            };
+        for key in inserted
+            .iter()
+            .chain(updated.iter())
+            .chain(sent.iter().map(|(_, k)| k))
+        {
+            let root = local_key(&key.channel_id, &key.root_id, &key.root_id);
             if seen.insert(root.id.clone()) {
                 roots.push(root);
             }
         }
+        // Posts that were echoes until now: server id → the echo's id.
+        let replaced: HashMap<String, String> = sent
+            .iter()
+            .filter(|(_, k)| k.id == k.root_id)
+            .map(|(n, k)| (k.id.clone(), echo::local_id(*n)))
+            .collect();
         let account = self.inner.account;
-        let items = self
+        let pending = self.pending().await?;
+        let mut items = self
             .inner
             .db(move |s| s.timeline_items(&account, &roots))
             .await?;
+        for item in &mut items {
+            decorate_root(&self.inner, item, &pending);
+        }
         let mut out = Vec::new();
         let mut inserted_items = Vec::new();
         for item in items {
-            if self.window.contains(&item.row.id) {
+            let id = item.row.id.clone();
+            if let Some(local) = replaced.get(&id).filter(|l| self.window.contains(*l)) {
+                self.window.remove(local);
+                let key = local_key(&self.channel_id, local, local);
+                if self.window.insert(id) {
+                    out.push(TimelineDiff::Replace { key, item });
+                } else {
+                    out.push(TimelineDiff::Remove { key });
+                    out.push(TimelineDiff::Update { item });
+                }
+                continue;
+            }
+            if self.window.contains(&id) {
                 out.push(TimelineDiff::Update { item });
             } else {
                 let fits = match &self.oldest {
@@ -201,7 +347,7 @@ impl Timeline {
                     }
                 };
                 if fits {
-                    self.window.insert(item.row.id.clone());
+                    self.window.insert(id);
                     inserted_items.push(item);
                 }
             }
@@ -216,6 +362,87 @@ impl Timeline {
                 self.oldest = Some((key_of(&item.row), item.row.created_at));
             }
             out.push(TimelineDiff::Insert { item });
+        }
+        // An echo whose message did not come back with it (not stored): drop it rather than
+        // leave it pending forever; the next sync brings the message.
+        for local in replaced.values() {
+            if self.window.remove(local) {
+                out.push(TimelineDiff::Remove {
+                    key: local_key(&self.channel_id, local, local),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Diffs for outbox items that were queued or changed state: their echoes, and the roots
+    /// they act on or reply to.
+    async fn outbox_diffs(&mut self, ids: Vec<i64>) -> Result<Vec<TimelineDiff>, EngineError> {
+        let account = self.inner.account;
+        let wanted = ids.clone();
+        let changed: Vec<OutboxItem> = self
+            .inner
+            .db(move |s| {
+                wanted
+                    .iter()
+                    .filter_map(|id| s.outbox_item(&account, *id).transpose())
+                    .collect()
+            })
+            .await?;
+        let pending = self.pending().await?;
+        let mut all: HashMap<i64, &OutboxItem> = pending.by_id();
+        for item in &changed {
+            all.entry(item.id).or_insert(item);
+        }
+        let mut out = Vec::new();
+        let mut roots: Vec<MessageKey> = Vec::new();
+        for item in &changed {
+            let Some(key) = echo::key_of(item, &all) else {
+                continue;
+            };
+            if item.kind == OutboxKind::Post {
+                let id = key.id.clone();
+                match item.state {
+                    OutboxState::Cancelled => {
+                        if self.window.remove(&id) {
+                            out.push(TimelineDiff::Remove { key });
+                        }
+                    }
+                    // Replaced by its message (Change::Messages).
+                    OutboxState::Sent => {}
+                    _ => {
+                        if let Some(echo) = echo_item(&self.inner, item, &pending) {
+                            if self.window.insert(id) {
+                                out.push(TimelineDiff::Insert { item: echo });
+                            } else {
+                                out.push(TimelineDiff::Update { item: echo });
+                            }
+                        }
+                    }
+                }
+            } else if !roots.iter().any(|r| r.id == key.root_id) {
+                roots.push(local_key(&key.channel_id, &key.root_id, &key.root_id));
+            }
+        }
+        roots.retain(|r| self.window.contains(&r.id));
+        let (local, cached): (Vec<MessageKey>, Vec<MessageKey>) = roots
+            .into_iter()
+            .partition(|k| echo::parse_local_id(&k.id).is_some());
+        for key in local {
+            let n = echo::parse_local_id(&key.id);
+            if let Some(item) = pending.items.iter().find(|i| Some(i.id) == n) {
+                if let Some(echo) = echo_item(&self.inner, item, &pending) {
+                    out.push(TimelineDiff::Update { item: echo });
+                }
+            }
+        }
+        let mut items = self
+            .inner
+            .db(move |s| s.timeline_items(&account, &cached))
+            .await?;
+        for mut item in items.drain(..) {
+            decorate_root(&self.inner, &mut item, &pending);
+            out.push(TimelineDiff::Update { item });
         }
         Ok(out)
     }
@@ -234,10 +461,12 @@ impl Timeline {
                 .db(move |s| s.timeline(&account, &channel, before.as_ref(), count))
                 .await?;
             if !items.is_empty() {
+                let pending = self.pending().await?;
                 let mut out = Vec::new();
-                for item in items {
+                for mut item in items {
+                    self.oldest = Some((key_of(&item.row), item.row.created_at));
                     if self.window.insert(item.row.id.clone()) {
-                        self.oldest = Some((key_of(&item.row), item.row.created_at));
+                        decorate_root(&self.inner, &mut item, &pending);
                         out.push(TimelineDiff::Insert { item });
                     }
                 }
@@ -302,12 +531,40 @@ impl Thread {
         let account = self.inner.account;
         let channel = self.channel_id.clone();
         let root = self.root_id.clone();
-        let rows = self
+        let (rows, pending) = self
             .inner
-            .db(move |s| s.thread(&account, &channel, &root))
+            .db(move |s| {
+                Ok((
+                    s.thread(&account, &channel, &root)?,
+                    s.outbox(&account, Some(&channel), false)?,
+                ))
+            })
             .await?;
-        self.known = rows.iter().map(|r| r.id.clone()).collect();
-        Ok(rows.into_iter().map(reply_item).collect())
+        let pending = Pending { items: pending };
+        let mut items: Vec<TimelineItem> = rows
+            .into_iter()
+            .map(|row| {
+                let mut item = reply_item(row);
+                decorate_reply(&self.inner, &mut item, &pending);
+                item
+            })
+            .collect();
+        items.extend(self.echoes(&pending));
+        items.sort_by_key(|i| i.row.created_at);
+        self.known = items.iter().map(|r| r.row.id.clone()).collect();
+        Ok(items)
+    }
+
+    /// Echoes of the unsent replies in this thread.
+    fn echoes(&self, pending: &Pending) -> Vec<TimelineItem> {
+        let by_id = pending.by_id();
+        pending
+            .items
+            .iter()
+            .filter(|i| i.kind == OutboxKind::Reply)
+            .filter(|i| echo::key_of(i, &by_id).is_some_and(|k| k.root_id == self.root_id))
+            .filter_map(|i| echo_item(&self.inner, i, pending))
+            .collect()
     }
 
     /// The next batch of diffs to the replies. `None` when the engine stopped.
@@ -324,56 +581,158 @@ impl Thread {
                 }
                 Err(broadcast::error::RecvError::Closed) => return None,
             };
-            let Change::Messages {
-                channel_id,
-                inserted,
-                updated,
-            } = change
-            else {
+            let diffs = match change {
+                Change::Messages {
+                    channel_id,
+                    inserted,
+                    updated,
+                    sent,
+                } if channel_id == self.channel_id => {
+                    self.message_diffs(inserted, updated, sent).await
+                }
+                Change::Outbox { channel_id, ids } if channel_id == self.channel_id => {
+                    self.outbox_diffs(ids).await
+                }
+                _ => continue,
+            };
+            match diffs {
+                Ok(d) if d.is_empty() => continue,
+                other => return Some(other),
+            }
+        }
+    }
+
+    async fn message_diffs(
+        &mut self,
+        inserted: Vec<MessageKey>,
+        updated: Vec<MessageKey>,
+        sent: Vec<(i64, MessageKey)>,
+    ) -> Result<Vec<TimelineDiff>, EngineError> {
+        let in_thread = |k: &MessageKey| k.root_id == self.root_id && k.id != self.root_id;
+        let replaced: HashMap<String, String> = sent
+            .iter()
+            .filter(|(_, k)| in_thread(k))
+            .map(|(n, k)| (k.id.clone(), echo::local_id(*n)))
+            .collect();
+        let mut keys: Vec<MessageKey> = inserted
+            .into_iter()
+            .chain(updated)
+            .chain(sent.into_iter().map(|(_, k)| k))
+            .filter(in_thread)
+            .collect();
+        let mut seen = HashSet::new();
+        keys.retain(|k| seen.insert(k.id.clone()));
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let account = self.inner.account;
+        let rows = self
+            .inner
+            .db(move |s| {
+                keys.iter()
+                    .filter_map(|k| s.message(&account, k).transpose())
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .await?;
+        let pending = Pending {
+            items: {
+                let channel = self.channel_id.clone();
+                self.inner
+                    .db(move |s| s.outbox(&account, Some(&channel), false))
+                    .await?
+            },
+        };
+        let mut rows = rows;
+        rows.sort_by_key(|r| r.created_at);
+        let mut out = Vec::new();
+        for row in rows {
+            let id = row.id.clone();
+            let mut item = reply_item(row);
+            decorate_reply(&self.inner, &mut item, &pending);
+            if let Some(local) = replaced.get(&id).filter(|l| self.known.contains(*l)) {
+                self.known.remove(local);
+                let key = local_key(&self.channel_id, &self.root_id, local);
+                if self.known.insert(id) {
+                    out.push(TimelineDiff::Replace { key, item });
+                } else {
+                    out.push(TimelineDiff::Remove { key });
+                    out.push(TimelineDiff::Update { item });
+                }
+            } else if self.known.insert(id) {
+                out.push(TimelineDiff::Insert { item });
+            } else {
+                out.push(TimelineDiff::Update { item });
+            }
+        }
+        Ok(out)
+    }
+
+    async fn outbox_diffs(&mut self, ids: Vec<i64>) -> Result<Vec<TimelineDiff>, EngineError> {
+        let account = self.inner.account;
+        let channel = self.channel_id.clone();
+        let (changed, pending) = self
+            .inner
+            .db(move |s| {
+                let changed = ids
+                    .iter()
+                    .filter_map(|id| s.outbox_item(&account, *id).transpose())
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok((changed, s.outbox(&account, Some(&channel), false)?))
+            })
+            .await?;
+        let pending = Pending { items: pending };
+        let mut all = pending.by_id();
+        for item in &changed {
+            all.entry(item.id).or_insert(item);
+        }
+        let mut out = Vec::new();
+        let mut targets: Vec<MessageKey> = Vec::new();
+        for item in &changed {
+            let Some(key) = echo::key_of(item, &all) else {
                 continue;
             };
-            if channel_id != self.channel_id {
+            if key.root_id != self.root_id || key.id == self.root_id {
                 continue;
             }
-            let keys: Vec<MessageKey> = inserted
-                .into_iter()
-                .chain(updated)
-                .filter(|k| k.root_id == self.root_id && k.id != self.root_id)
-                .collect();
-            if keys.is_empty() {
-                continue;
-            }
-            let account = self.inner.account;
-            let rows = match self
-                .inner
-                .db(move |s| {
-                    keys.iter()
-                        .filter_map(|k| s.message(&account, k).transpose())
-                        .collect::<Result<Vec<_>, _>>()
-                })
-                .await
-            {
-                Ok(rows) => rows,
-                Err(e) => return Some(Err(e)),
-            };
-            let mut rows = rows;
-            rows.sort_by_key(|r| r.created_at);
-            let diffs = rows
-                .into_iter()
-                .map(|row| {
-                    if self.known.insert(row.id.clone()) {
-                        TimelineDiff::Insert {
-                            item: reply_item(row),
-                        }
-                    } else {
-                        TimelineDiff::Update {
-                            item: reply_item(row),
+            if item.kind == OutboxKind::Reply {
+                match item.state {
+                    OutboxState::Cancelled => {
+                        if self.known.remove(&key.id) {
+                            out.push(TimelineDiff::Remove { key });
                         }
                     }
-                })
-                .collect();
-            return Some(Ok(diffs));
+                    OutboxState::Sent => {}
+                    _ => {
+                        if let Some(echo) = echo_item(&self.inner, item, &pending) {
+                            if self.known.insert(key.id.clone()) {
+                                out.push(TimelineDiff::Insert { item: echo });
+                            } else {
+                                out.push(TimelineDiff::Update { item: echo });
+                            }
+                        }
+                    }
+                }
+            } else if self.known.contains(&key.id) && !targets.contains(&key) {
+                targets.push(key);
+            }
         }
+        for key in targets {
+            if let Some(n) = echo::parse_local_id(&key.id) {
+                if let Some(item) = pending.items.iter().find(|i| i.id == n) {
+                    if let Some(echo) = echo_item(&self.inner, item, &pending) {
+                        out.push(TimelineDiff::Update { item: echo });
+                    }
+                }
+                continue;
+            }
+            let row = self.inner.db(move |s| s.message(&account, &key)).await?;
+            if let Some(row) = row {
+                let mut item = reply_item(row);
+                decorate_reply(&self.inner, &mut item, &pending);
+                out.push(TimelineDiff::Update { item });
+            }
+        }
+        Ok(out)
     }
 }
 
@@ -383,6 +742,7 @@ fn reply_item(row: MessageRow) -> TimelineItem {
         reply_count: 0,
         last_reply_at: None,
         unread: false,
+        pending: Vec::new(),
     }
 }
 
@@ -461,6 +821,7 @@ impl Sidebar {
                             .map(|teams| vec![SidebarDiff::Reset { teams }]),
                     );
                 }
+                Ok(Change::Outbox { .. }) => continue,
                 Err(broadcast::error::RecvError::Closed) => return None,
             };
             let account = self.inner.account;

@@ -392,6 +392,21 @@ impl GraphClient {
         self.get_page(url).await
     }
 
+    /// One root post (`root_id: None`) or reply, as it is now (a write's result, for the cache).
+    pub async fn message(
+        &self,
+        team_id: &str,
+        channel_id: &str,
+        root_id: Option<&str>,
+        id: &str,
+    ) -> Result<ChatMessage, GraphError> {
+        let url = self
+            .inner
+            .base
+            .api(&message_path(team_id, channel_id, root_id, id))?;
+        self.get_json(url, ErrorContext::Plain).await
+    }
+
     /// The bytes of a hosted-content image (`…/hostedContents/{h}/$value`).
     pub async fn hosted_content(&self, r: &HostedContentRef) -> Result<Bytes, GraphError> {
         let target = message_path(

@@ -65,6 +65,13 @@ pub trait CacheStore {
     fn sync_state(&self, account: &AccountId, channel_id: &str) -> Result<SyncState, Error>;
     /// One message.
     fn message(&self, account: &AccountId, key: &MessageKey) -> Result<Option<MessageRow>, Error>;
+    /// The key of a channel's message known only by its id (a root post or a reply).
+    fn find_message(
+        &self,
+        account: &AccountId,
+        channel_id: &str,
+        id: &str,
+    ) -> Result<Option<MessageKey>, Error>;
     /// Root posts of a channel, newest first by created_at, strictly older than `before` (key of
     /// the oldest item the caller has) when given; `limit` rows. Tombstones included.
     fn timeline(
@@ -87,6 +94,31 @@ pub trait CacheStore {
         channel_id: &str,
         root_id: &str,
     ) -> Result<Vec<MessageRow>, Error>;
+    /// Messages sent by `from_id` created at or after `since`, oldest first: root posts of the
+    /// channel (`root_id` None) or replies of one thread. Tombstones included. (The outbox looks
+    /// here for a write that reached the server without its answer reaching Perch.)
+    fn messages_since(
+        &self,
+        account: &AccountId,
+        channel_id: &str,
+        root_id: Option<&str>,
+        from_id: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<MessageRow>, Error>;
+    /// Replaces a channel's cached members, recording when they were fetched.
+    fn replace_members(
+        &mut self,
+        account: &AccountId,
+        channel_id: &str,
+        members: &[MemberRow],
+        fetched_at: DateTime<Utc>,
+    ) -> Result<(), Error>;
+    /// A channel's cached members by name, and when they were fetched (None: never).
+    fn members(
+        &self,
+        account: &AccountId,
+        channel_id: &str,
+    ) -> Result<(Vec<MemberRow>, Option<DateTime<Utc>>), Error>;
     /// Stored messages (roots, replies and tombstones) of a channel or of the whole account.
     fn message_count(&self, account: &AccountId, channel_id: Option<&str>) -> Result<i64, Error>;
     /// Read marker = time of the newest message read in the channel. Never moves backwards.
@@ -528,6 +560,7 @@ impl Store {
             reply_count,
             last_reply_at: opt_time(last, "messages.created_at")?,
             unread,
+            pending: Vec::new(),
         })
     }
 
@@ -957,6 +990,31 @@ impl CacheStore for Store {
         })
     }
 
+    fn find_message(
+        &self,
+        account: &AccountId,
+        channel_id: &str,
+        id: &str,
+    ) -> Result<Option<MessageKey>, Error> {
+        let Some((cid, _)) = channel_ref(&self.conn, account, channel_id)? else {
+            return Ok(None);
+        };
+        // A root's key first: its id is its root id (one index probe).
+        let root: Option<String> = self
+            .conn
+            .prepare_cached(
+                "SELECT root_id FROM messages WHERE cid = ?1 AND id = ?2
+                 ORDER BY root_id = id DESC LIMIT 1",
+            )?
+            .query_row(params![cid, id], |r| r.get(0))
+            .optional()?;
+        Ok(root.map(|root_id| MessageKey {
+            channel_id: channel_id.to_owned(),
+            root_id,
+            id: id.to_owned(),
+        }))
+    }
+
     fn message(&self, account: &AccountId, key: &MessageKey) -> Result<Option<MessageRow>, Error> {
         let Some((cid, team)) = channel_ref(&self.conn, account, &key.channel_id)? else {
             return Ok(None);
@@ -1187,6 +1245,131 @@ impl CacheStore for Store {
 
     fn search(&self, account: &AccountId, query: &SearchQuery) -> Result<Vec<SearchHit>, Error> {
         crate::search::search(&self.conn, account, query)
+    }
+
+    fn messages_since(
+        &self,
+        account: &AccountId,
+        channel_id: &str,
+        root_id: Option<&str>,
+        from_id: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<MessageRow>, Error> {
+        let Some((cid, team)) = channel_ref(&self.conn, account, channel_id)? else {
+            return Ok(Vec::new());
+        };
+        let rows: Vec<(i64, i64, MessageRow)> = {
+            let sql = match root_id {
+                None => format!(
+                    "SELECT {MSG_COLS} FROM messages m
+                     WHERE m.cid = ?1 AND m.reply_to_id IS NULL AND m.created_at >= ?2
+                       AND m.from_id = ?3 AND ?4 IS NULL
+                     ORDER BY m.created_at, m.mid"
+                ),
+                Some(_) => format!(
+                    "SELECT {MSG_COLS} FROM messages m
+                     WHERE m.cid = ?1 AND m.root_id = ?4 AND m.reply_to_id IS NOT NULL
+                       AND m.created_at >= ?2 AND m.from_id = ?3
+                     ORDER BY m.created_at, m.mid"
+                ),
+            };
+            let mut stmt = self.conn.prepare_cached(&sql)?;
+            let mut q = stmt.query(params![cid, us(since), from_id, root_id])?;
+            let mut v = Vec::new();
+            while let Some(r) = q.next()? {
+                v.push(read_message(r, &team, channel_id)?);
+            }
+            v
+        };
+        rows.into_iter()
+            .map(|(mid, hash, mut row)| {
+                if hash != 0 {
+                    load_children(&self.conn, mid, &mut row)?;
+                }
+                Ok(row)
+            })
+            .collect()
+    }
+
+    fn replace_members(
+        &mut self,
+        account: &AccountId,
+        channel_id: &str,
+        members: &[MemberRow],
+        fetched_at: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        let (t, u) = acct(account);
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "DELETE FROM channel_members WHERE tenant_id = ?1 AND user_id = ?2 AND channel_id = ?3",
+            params![t, u, channel_id],
+        )?;
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT OR REPLACE INTO channel_members
+                   (tenant_id, user_id, channel_id, member_id, display_name, email, roles)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?;
+            for m in members {
+                insert.execute(params![
+                    t,
+                    u,
+                    channel_id,
+                    m.user_id,
+                    m.display_name,
+                    m.email,
+                    m.roles.join(",")
+                ])?;
+            }
+        }
+        tx.execute(
+            "INSERT INTO channel_members_fetched (tenant_id, user_id, channel_id, fetched_at)
+             VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (tenant_id, user_id, channel_id) DO UPDATE SET fetched_at = excluded.fetched_at",
+            params![t, u, channel_id, us(fetched_at)],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn members(
+        &self,
+        account: &AccountId,
+        channel_id: &str,
+    ) -> Result<(Vec<MemberRow>, Option<DateTime<Utc>>), Error> {
+        let (t, u) = acct(account);
+        let fetched: Option<i64> = self
+            .conn
+            .prepare_cached(
+                "SELECT fetched_at FROM channel_members_fetched
+                 WHERE tenant_id = ?1 AND user_id = ?2 AND channel_id = ?3",
+            )?
+            .query_row(params![t, u, channel_id], |r| r.get(0))
+            .optional()?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT member_id, display_name, email, roles FROM channel_members
+             WHERE tenant_id = ?1 AND user_id = ?2 AND channel_id = ?3
+             ORDER BY display_name COLLATE NOCASE, member_id",
+        )?;
+        let members = stmt
+            .query_map(params![t, u, channel_id], |r| {
+                let roles: String = r.get(3)?;
+                Ok(MemberRow {
+                    user_id: r.get(0)?,
+                    display_name: r.get(1)?,
+                    email: r.get(2)?,
+                    roles: roles
+                        .split(',')
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_owned)
+                        .collect(),
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((
+            members,
+            opt_time(fetched, "channel_members_fetched.fetched_at")?,
+        ))
     }
 
     fn set_draft(

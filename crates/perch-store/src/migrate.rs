@@ -38,6 +38,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0003_outbox.sql",
         sql: include_str!("../migrations/0003_outbox.sql"),
     },
+    Migration {
+        version: 4,
+        name: "0004_compose.sql",
+        sql: include_str!("../migrations/0004_compose.sql"),
+    },
 ];
 
 /// Applies the migrations in `migrations` that the database has not seen yet.

@@ -71,7 +71,7 @@
 
 use chrono::{DateTime, Utc};
 use perch_core::AccountId;
-use rusqlite::{params, Connection, Row};
+use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
 
 use crate::cache::{acct, channel_ref, opt_time, time, us};
@@ -370,6 +370,15 @@ pub trait OutboxStore {
     /// Queues an Expired or Wedged item again: enqueued now, error and next attempt cleared,
     /// attempts kept. False (and nothing changed) otherwise.
     fn resend(&mut self, account: &AccountId, id: i64) -> Result<bool, Error>;
+    /// Makes a Failed item sendable now (the person pressed retry): `next_attempt_at` cleared,
+    /// state and error kept. False (and nothing changed) if it is not Failed.
+    fn retry_now(&mut self, account: &AccountId, id: i64) -> Result<bool, Error>;
+    /// The item (any state) whose post or reply became the server's message `server_id`.
+    fn outbox_by_server_id(
+        &self,
+        account: &AccountId,
+        server_id: &str,
+    ) -> Result<Option<OutboxItem>, Error>;
     /// Unfinished items by state.
     fn outbox_counts(&self, account: &AccountId) -> Result<OutboxCounts, Error>;
 }
@@ -852,6 +861,38 @@ impl OutboxStore for Store {
             )?
             .execute(params![t, u, id, now])?;
         Ok(n > 0)
+    }
+
+    fn retry_now(&mut self, account: &AccountId, id: i64) -> Result<bool, Error> {
+        let (t, u) = acct(account);
+        let n = self
+            .conn
+            .prepare_cached(
+                "UPDATE outbox SET next_attempt_at = NULL, updated_at = ?4
+                 WHERE tenant_id = ?1 AND user_id = ?2 AND id = ?3 AND state = 'failed'",
+            )?
+            .execute(params![t, u, id, us(Utc::now())])?;
+        Ok(n > 0)
+    }
+
+    fn outbox_by_server_id(
+        &self,
+        account: &AccountId,
+        server_id: &str,
+    ) -> Result<Option<OutboxItem>, Error> {
+        let (t, u) = acct(account);
+        let id: Option<i64> = self
+            .conn
+            .prepare_cached(
+                "SELECT id FROM outbox WHERE tenant_id = ?1 AND user_id = ?2 AND server_id = ?3
+                 ORDER BY id LIMIT 1",
+            )?
+            .query_row(params![t, u, server_id], |r| r.get(0))
+            .optional()?;
+        match id {
+            Some(id) => load(&self.conn, account, id),
+            None => Ok(None),
+        }
     }
 
     fn outbox_counts(&self, account: &AccountId) -> Result<OutboxCounts, Error> {

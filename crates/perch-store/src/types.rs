@@ -185,6 +185,57 @@ pub struct TimelineItem {
     pub last_reply_at: Option<DateTime<Utc>>,
     /// Whether it is unread (same rule as [`ChannelCounts::unread`]).
     pub unread: bool,
+    /// The person's unsent writes on this message (or, for a local echo, the write that
+    /// creates it), oldest first; the engine fills this, the store's reads leave it empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending: Vec<PendingWrite>,
+}
+
+/// An unfinished outbox item as a timeline shows it: a local echo's state, or a pending change
+/// to a message (its effect is already applied to the item's row by the engine).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingWrite {
+    /// The outbox item (what retry and cancel name).
+    pub outbox_id: i64,
+    /// What it does.
+    pub kind: crate::OutboxKind,
+    /// Where it stands.
+    pub state: crate::OutboxState,
+    /// Attempts begun so far.
+    pub attempts: u32,
+    /// Why the latest attempt failed (code), when it did.
+    pub error_code: Option<String>,
+    /// Why, for a person.
+    pub error_message: Option<String>,
+    /// When a failed item is tried again.
+    pub next_attempt_at: Option<DateTime<Utc>>,
+}
+
+impl From<&crate::OutboxItem> for PendingWrite {
+    fn from(item: &crate::OutboxItem) -> Self {
+        PendingWrite {
+            outbox_id: item.id,
+            kind: item.kind,
+            state: item.state,
+            attempts: item.attempts,
+            error_code: item.last_error_code.clone(),
+            error_message: item.last_error_message.clone(),
+            next_attempt_at: item.next_attempt_at,
+        }
+    }
+}
+
+/// A channel member, as a mention can resolve to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberRow {
+    /// The user's object id (what `<at>` mentions carry).
+    pub user_id: String,
+    /// Display name.
+    pub display_name: String,
+    /// Mail address.
+    pub email: Option<String>,
+    /// `owner`, `guest`, … (empty for ordinary members).
+    pub roles: Vec<String>,
 }
 
 /// Unread figures for one channel that has cached messages.

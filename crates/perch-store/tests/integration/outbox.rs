@@ -631,6 +631,37 @@ pub fn in_doubt_items(mut ctx: Ctx) {
     assert_eq!(ids(&s.in_doubt(&a).unwrap()), [q]);
 }
 
+pub fn retry_now_and_adopted_ids(mut ctx: Ctx) {
+    let a = ctx.account;
+    standard_layout(&mut ctx.store, &a);
+    let s: &mut dyn OutboxStore = &mut ctx.store;
+    let now = Utc::now();
+    let p = s.enqueue(&a, &post("c1")).unwrap().id;
+    assert!(!s.retry_now(&a, p).unwrap(), "only a Failed item");
+    s.begin_attempt(&a, p, now).unwrap();
+    let later = now + Duration::minutes(5);
+    s.fail(&a, p, "server_error", "503", later).unwrap();
+    assert!(s.next_sendable(&a, now).unwrap().is_empty());
+    assert!(s.retry_now(&a, p).unwrap());
+    let item = s.outbox_item(&a, p).unwrap().unwrap();
+    assert_eq!(
+        item.state,
+        OutboxState::Failed,
+        "still failed, with its reason"
+    );
+    assert_eq!(item.last_error_code.as_deref(), Some("server_error"));
+    assert_eq!(ids(&s.next_sendable(&a, now).unwrap()), [p], "sendable now");
+    assert!(!s.retry_now(&a, 999).unwrap());
+
+    assert_eq!(s.outbox_by_server_id(&a, "srv-p").unwrap(), None);
+    s.begin_attempt(&a, p, now).unwrap();
+    s.complete(&a, p, Some("srv-p")).unwrap();
+    assert_eq!(
+        s.outbox_by_server_id(&a, "srv-p").unwrap().map(|i| i.id),
+        Some(p)
+    );
+}
+
 pub fn deleting_the_account_deletes_its_outbox(mut ctx: Ctx) {
     let a = ctx.account;
     let b = add_account(&mut ctx.store);
@@ -662,6 +693,7 @@ backends!(
     rewrite_unsent_payloads,
     expiry_and_resend,
     in_doubt_items,
+    retry_now_and_adopted_ids,
     deleting_the_account_deletes_its_outbox,
 );
 

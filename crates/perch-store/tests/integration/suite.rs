@@ -2,7 +2,7 @@
 //! (the `backends!` macro in `support` generates both), through `&mut dyn CacheStore`.
 
 use chrono::Duration;
-use perch_store::{CacheStore, Error, MessageRow, SearchQuery, Store, SyncState};
+use perch_store::{CacheStore, Error, MemberRow, MessageRow, SearchQuery, Store, SyncState};
 use serde_json::json;
 
 use crate::support::*;
@@ -801,7 +801,90 @@ pub fn search_maintenance(mut ctx: Ctx) {
     assert_eq!(run(&ctx.store), before, "the same hits after merging");
 }
 
+pub fn members_and_messages_since(mut ctx: Ctx) {
+    let a = ctx.account;
+    let s: &mut dyn CacheStore = &mut ctx.store;
+    standard_layout(s, &a);
+    assert_eq!(
+        s.members(&a, "c1").unwrap(),
+        (vec![], None),
+        "never fetched"
+    );
+    let member = |id: &str, name: &str, roles: &[&str]| MemberRow {
+        user_id: id.into(),
+        display_name: name.into(),
+        email: Some(format!("{id}@example.com")),
+        roles: roles.iter().map(|r| r.to_string()).collect(),
+    };
+    s.replace_members(
+        &a,
+        "c1",
+        &[member("u2", "zoe", &[]), member("u1", "Adele", &["owner"])],
+        t(100),
+    )
+    .unwrap();
+    let (members, fetched) = s.members(&a, "c1").unwrap();
+    assert_eq!(fetched, Some(t(100)));
+    assert_eq!(
+        members,
+        [member("u1", "Adele", &["owner"]), member("u2", "zoe", &[])],
+        "by name, case-insensitively, roles round-trip"
+    );
+    s.replace_members(&a, "c1", &[member("u3", "Carl", &[])], t(200))
+        .unwrap();
+    assert_eq!(
+        s.members(&a, "c1").unwrap(),
+        (vec![member("u3", "Carl", &[])], Some(t(200))),
+        "replaced, not merged"
+    );
+    assert_eq!(s.members(&a, "c2").unwrap(), (vec![], None), "per channel");
+
+    let mine = |id: &str, reply_to: Option<&str>, secs: i64| {
+        let mut m = msg("c1", id, reply_to, secs, id);
+        m.from_id = Some("me".into());
+        m
+    };
+    let page = vec![
+        mine("r1", None, 10),
+        mine("r2", None, 20),
+        msg("c1", "r3", None, 30, "not mine"),
+        mine("x1", Some("r1"), 15),
+        mine("x2", Some("r1"), 25),
+        mine("x3", Some("r2"), 26),
+    ];
+    s.ingest(&a, "c1", &page, None).unwrap();
+    let ids = |rows: Vec<MessageRow>| rows.into_iter().map(|r| r.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(s.messages_since(&a, "c1", None, "me", t(10)).unwrap()),
+        ["r1", "r2"],
+        "roots only, from the time on, mine only"
+    );
+    assert_eq!(
+        ids(s.messages_since(&a, "c1", None, "me", t(11)).unwrap()),
+        ["r2"]
+    );
+    assert_eq!(
+        ids(s.messages_since(&a, "c1", Some("r1"), "me", t(0)).unwrap()),
+        ["x1", "x2"],
+        "one thread's replies"
+    );
+    assert_eq!(
+        s.find_message(&a, "c1", "x2").unwrap(),
+        Some(key("c1", "r1", "x2"))
+    );
+    assert_eq!(
+        s.find_message(&a, "c1", "r2").unwrap(),
+        Some(key("c1", "r2", "r2"))
+    );
+    assert_eq!(s.find_message(&a, "c1", "nope").unwrap(), None);
+    assert!(s
+        .messages_since(&a, "zz", None, "me", t(0))
+        .unwrap()
+        .is_empty());
+}
+
 backends!(
+    members_and_messages_since,
     search_maintenance,
     teams_and_channels,
     roots_replies_and_threads,
