@@ -556,8 +556,11 @@ impl Inner {
     fn round_done(&self, channel_id: &str, result: &Result<RoundReport, EngineError>) {
         match result {
             Ok(_) => {
-                // A round that worked proves the tokens do: lift a sign-in pause with the flag.
-                self.sign_in_pause.store(false, Ordering::SeqCst);
+                // A round that worked proves the tokens do: lift a sign-in pause with the flag
+                // (and let the outbox go on).
+                if self.sign_in_pause.swap(false, Ordering::SeqCst) {
+                    self.outbox_wake.notify_one();
+                }
                 self.board.lock().succeeded(channel_id);
             }
             Err(e) => {

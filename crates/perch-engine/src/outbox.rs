@@ -357,6 +357,7 @@ impl Engine {
             self.inner.reconcile_after.lock().remove(&id);
             let item = self.item(id).await?;
             self.inner.outbox_changed(&item.channel_id, vec![id]).await;
+            self.inner.outbox_wake.notify_one();
         }
         Ok(done)
     }
@@ -384,6 +385,8 @@ impl Engine {
                 .collect();
             let ids = before.difference(&after).copied().collect();
             self.inner.outbox_changed(&item.channel_id, ids).await;
+            // The channel's head may have changed.
+            self.inner.outbox_wake.notify_one();
         }
         Ok(done)
     }

@@ -4,6 +4,10 @@
 //! is sound and converges. It takes an access token minted by the test's emulator in
 //! `PERCH_CRASHTEST_TOKEN` (an emulator token, never a real one), and
 //! `PERCH_CRASHTEST_{BASE,DB,TENANT,USER,PAGE}`.
+//!
+//! With `PERCH_CRASHTEST_MODE=post` it instead queues one post of `PERCH_CRASHTEST_TEXT` in
+//! channel `PERCH_CRASHTEST_CHANNEL` (already in the database), prints `queued`, and sends it
+//! (the outbox's kill -9 tests kill it before, during and after the send).
 
 use std::sync::Arc;
 
@@ -54,6 +58,29 @@ async fn main() {
             ..EngineConfig::default()
         },
     });
+    if std::env::var("PERCH_CRASHTEST_MODE").as_deref() == Ok("post") {
+        let text = var("TEXT");
+        let draft = perch_core::compose::parse_text(&text, &|_| None).expect("a body");
+        let item = engine
+            .post(
+                &var("CHANNEL"),
+                perch_engine::NewPost {
+                    draft,
+                    subject: None,
+                    importance: None,
+                },
+            )
+            .await
+            .expect("queued");
+        println!("queued {}", item.id);
+        loop {
+            match engine.drain_outbox().await {
+                Ok(report) => eprintln!("drained: {report:?}"),
+                Err(e) => eprintln!("drain failed: {e}"),
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    }
     engine.refresh_structure().await.expect("structure");
     for team in engine.sidebar_snapshot().await.expect("sidebar") {
         for c in team.channels {
