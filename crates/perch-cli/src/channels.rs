@@ -21,13 +21,16 @@ use crate::error::{CliError, ExitCode};
 use crate::output::{print_json, print_table};
 
 /// An engine for the chosen account, and what it was built from.
-struct Session {
-    engine: Engine,
+pub(crate) struct Session {
+    /// The engine (no background task runs unless a command starts it).
+    pub(crate) engine: Engine,
+    /// The configuration it was built with.
+    pub(crate) config: EngineConfig,
     /// Keeps the token manager (and its store connection) alive.
     _manager: perch_auth::TokenManager,
 }
 
-async fn session(ctx: &Context, account: Option<&str>) -> Result<Session, CliError> {
+pub(crate) async fn session(ctx: &Context, account: Option<&str>) -> Result<Session, CliError> {
     let secrets = ctx.secrets(false)?;
     let manager = ctx.manager(secrets)?;
     let records = manager.accounts()?;
@@ -39,15 +42,17 @@ async fn session(ctx: &Context, account: Option<&str>) -> Result<Session, CliErr
     let graph_base = record.hosts.graph.trim_end_matches('/').to_owned();
     let graph = GraphClient::new(ClientConfig::new(graph_base.clone()), tokens)?;
     let store = ctx.store()?;
+    let config = EngineConfig::default();
     let engine = Engine::new(EngineParts {
         account: record.id,
         graph,
         graph_base,
         store,
-        config: EngineConfig::default(),
+        config: config.clone(),
     });
     Ok(Session {
         engine,
+        config,
         _manager: manager,
     })
 }
@@ -92,7 +97,12 @@ fn find_channel(
     }
 }
 
-async fn resolve_channel(engine: &Engine, wanted: &str) -> Result<(TeamRow, ChannelRow), CliError> {
+/// Resolves CHANNEL (see the module docs) to the cached team and channel, fetching teams and
+/// channels once when none are cached.
+pub(crate) async fn resolve_channel(
+    engine: &Engine,
+    wanted: &str,
+) -> Result<(TeamRow, ChannelRow), CliError> {
     let list = |sidebar: Vec<perch_engine::SidebarTeam>| {
         let mut teams: Vec<TeamRow> = Vec::new();
         let mut channels: Vec<ChannelRow> = Vec::new();
@@ -432,7 +442,8 @@ async fn watch(engine: &Engine, json: bool) -> Result<ExitCode, CliError> {
     Ok(ExitCode::Ok)
 }
 
-fn one_line(text: &str, max: usize) -> String {
+/// `text` on one line, cut to `max` characters.
+pub(crate) fn one_line(text: &str, max: usize) -> String {
     let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
     if flat.chars().count() > max {
         let cut: String = flat.chars().take(max - 1).collect();

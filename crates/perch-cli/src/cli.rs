@@ -10,12 +10,20 @@ const AFTER_HELP: &str = "\
 Exit codes:
    0  ok
    1  other failure (sign-in declined or timed out, database error, ...)
-   2  usage: bad arguments, or ACCOUNT matches no account or several
+   2  usage: bad arguments, ACCOUNT matches no account or several, or CHANNEL, MESSAGE or
+      an outbox ID names nothing (or several)
    3  an account needs to sign in again (run `perch-cli login`)
    4  an administrator must act (consent for the app, Conditional Access)
+  65  a write was refused as written (empty, too long, a bad link or mention, someone
+      else's message, a deleted one), nothing queued; or Teams refused it for good when sent,
+      or it expired unsent (it waits: `outbox retry ID` or `outbox cancel ID`); or an outbox
+      item cannot be retried or cancelled in its state
   69  the sign-in service or Microsoft Graph is unavailable or unreachable
   77  the system keyring is unavailable or locked (see --session-only)
   78  invalid settings (the message names the setting and where it came from)
+
+A write (post, reply, edit, delete, undelete, react, unreact) that is queued but could not be
+sent yet (offline, throttled) exits 0 and says so; `outbox send` or the app sends it later.
 
 Settings, lowest to highest: built-in defaults, {data dir}/settings.json, environment
 (PERCH_TENANT, PERCH_CLIENT_ID, PERCH_CLOUD, PERCH_LOGIN_HOST, PERCH_GRAPH_HOST, PERCH_SCOPES).
@@ -80,6 +88,204 @@ pub enum Command {
     Read(ReadArgs),
     /// Search the cached messages (offline).
     Search(SearchArgs),
+    /// Post a new message in a channel.
+    ///
+    /// The message goes through the outbox: it is queued, then sent at once (unless
+    /// --queue-only). Offline, it stays queued (exit 0) as `local-N` (a message id the other
+    /// write commands accept) until `perch-cli outbox send` or the app sends it.
+    ///
+    /// TEXT is plain text with a little markup: **bold**, *italic*, ~~strike~~, `code`, a
+    /// fenced ``` block, lines starting with "- " (bullets), "1. " (numbered) or "> " (quote),
+    /// [text](https://…) and bare http(s) links. @[Full Name] mentions the channel member of
+    /// that display name (refused if there is none); @word mentions the one member whose first
+    /// name or e-mail name is `word` (otherwise it stays text). HTML in TEXT is never
+    /// interpreted. Without TEXT, or with `-`, the message is read from stdin.
+    Post(PostArgs),
+    /// Reply in a thread: MESSAGE is the thread's first post.
+    ///
+    /// TEXT as for `post`.
+    Reply(ReplyArgs),
+    /// Edit one of your messages (its text, and for a post its subject and importance).
+    ///
+    /// TEXT as for `post`: it replaces the whole message. A post still in the outbox is
+    /// rewritten there instead.
+    Edit(EditArgs),
+    /// Delete a message: yours, or anyone's as a channel owner (`undelete` brings it back).
+    ///
+    /// A post still in the outbox is cancelled instead.
+    Delete(MessageArgs),
+    /// Undo the delete of a message.
+    Undelete(MessageArgs),
+    /// Add your reaction to a message.
+    React(ReactArgs),
+    /// Remove your reaction from a message.
+    Unreact(ReactArgs),
+    /// The writes waiting to be sent: list them (default), send them, retry or cancel one.
+    ///
+    /// A write whose answer from Teams was lost is looked for in the channel before it is
+    /// ever sent again, so nothing is posted twice.
+    Outbox(OutboxArgs),
+}
+
+/// What every write command takes besides its own arguments.
+#[derive(Debug, clap::Args)]
+pub struct WriteOptions {
+    /// Only queue the write; `perch-cli outbox send` (or the app) sends it.
+    #[arg(long)]
+    pub queue_only: bool,
+    /// UPN or `{tenant id}.{user id}`; default: the only account.
+    #[arg(long, value_name = "ACCOUNT")]
+    pub account: Option<String>,
+}
+
+/// `post`.
+#[derive(Debug, clap::Args)]
+pub struct PostArgs {
+    /// The channel: id, `Team/Channel`, or a unique channel name.
+    pub channel: String,
+    /// The message (see above); `-` or nothing: read it from stdin.
+    pub text: Option<String>,
+    /// The post's subject line.
+    #[arg(long, value_name = "SUBJECT")]
+    pub subject: Option<String>,
+    /// normal (default), high or urgent.
+    #[arg(long, value_name = "IMPORTANCE", value_parser = ["normal", "high", "urgent"])]
+    pub importance: Option<String>,
+    /// --queue-only and --account.
+    #[command(flatten)]
+    pub write: WriteOptions,
+}
+
+/// `reply`.
+#[derive(Debug, clap::Args)]
+pub struct ReplyArgs {
+    /// The channel: id, `Team/Channel`, or a unique channel name.
+    pub channel: String,
+    /// The thread's first post: its id (as `read` shows it) or `local-N` while it is unsent.
+    pub message: String,
+    /// The reply (as for `post`); `-` or nothing: read it from stdin.
+    pub text: Option<String>,
+    /// --queue-only and --account.
+    #[command(flatten)]
+    pub write: WriteOptions,
+}
+
+/// `edit`.
+#[derive(Debug, clap::Args)]
+pub struct EditArgs {
+    /// The channel: id, `Team/Channel`, or a unique channel name.
+    pub channel: String,
+    /// The message: its id (as `read` shows it) or `local-N` while it is unsent.
+    pub message: String,
+    /// The new text (as for `post`); `-` or nothing: read it from stdin.
+    pub text: Option<String>,
+    /// The post's new subject line (root posts only).
+    #[arg(long, value_name = "SUBJECT")]
+    pub subject: Option<String>,
+    /// normal (default), high or urgent.
+    #[arg(long, value_name = "IMPORTANCE", value_parser = ["normal", "high", "urgent"])]
+    pub importance: Option<String>,
+    /// --queue-only and --account.
+    #[command(flatten)]
+    pub write: WriteOptions,
+}
+
+/// `delete` and `undelete`.
+#[derive(Debug, clap::Args)]
+pub struct MessageArgs {
+    /// The channel: id, `Team/Channel`, or a unique channel name.
+    pub channel: String,
+    /// The message: its id (as `read` shows it) or `local-N` while it is unsent.
+    pub message: String,
+    /// --queue-only and --account.
+    #[command(flatten)]
+    pub write: WriteOptions,
+}
+
+/// `react` and `unreact`.
+#[derive(Debug, clap::Args)]
+pub struct ReactArgs {
+    /// The channel: id, `Team/Channel`, or a unique channel name.
+    pub channel: String,
+    /// The message: its id (as `read` shows it) or `local-N` while it is unsent.
+    pub message: String,
+    /// like, heart, laugh, surprised, sad, angry, or an emoji.
+    pub reaction: String,
+    /// --queue-only and --account.
+    #[command(flatten)]
+    pub write: WriteOptions,
+}
+
+/// `outbox`: without a subcommand, `outbox list`.
+#[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct OutboxArgs {
+    /// What to do (default: list).
+    #[command(subcommand)]
+    pub action: Option<OutboxAction>,
+    /// The options of `outbox list`, for `outbox` alone.
+    #[command(flatten)]
+    pub list: OutboxListArgs,
+}
+
+/// The `outbox` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum OutboxAction {
+    /// List the writes not yet sent (with --all, also the sent and cancelled ones): id, state,
+    /// kind, channel, target, attempts, next attempt and the last error.
+    List(OutboxListArgs),
+    /// Send everything that can be sent now (failed writes are tried at once), then say how
+    /// many were sent and how many still wait.
+    Send(OutboxSendArgs),
+    /// Queue a wedged or expired write again (a failed one: try it now), then send it
+    /// (unless --queue-only).
+    Retry(OutboxRetryArgs),
+    /// Discard a write not yet sent, and the writes that wait for it.
+    Cancel(OutboxItemArgs),
+}
+
+/// `outbox list`.
+#[derive(Debug, clap::Args)]
+pub struct OutboxListArgs {
+    /// Also the writes already sent or cancelled.
+    #[arg(long)]
+    pub all: bool,
+    /// Only this channel (id, `Team/Channel` or unique name).
+    #[arg(long, value_name = "CHANNEL")]
+    pub channel: Option<String>,
+    /// UPN or `{tenant id}.{user id}`; default: the only account.
+    #[arg(long, value_name = "ACCOUNT")]
+    pub account: Option<String>,
+}
+
+/// `outbox send`.
+#[derive(Debug, clap::Args)]
+pub struct OutboxSendArgs {
+    /// UPN or `{tenant id}.{user id}`; default: the only account.
+    #[arg(long, value_name = "ACCOUNT")]
+    pub account: Option<String>,
+}
+
+/// `outbox retry`.
+#[derive(Debug, clap::Args)]
+pub struct OutboxRetryArgs {
+    /// The outbox item: its number (as `outbox` lists it) or `local-N`.
+    #[arg(value_name = "ID")]
+    pub id: String,
+    /// --queue-only and --account.
+    #[command(flatten)]
+    pub write: WriteOptions,
+}
+
+/// `outbox cancel`.
+#[derive(Debug, clap::Args)]
+pub struct OutboxItemArgs {
+    /// The outbox item: its number (as `outbox` lists it) or `local-N`.
+    #[arg(value_name = "ID")]
+    pub id: String,
+    /// UPN or `{tenant id}.{user id}`; default: the only account.
+    #[arg(long, value_name = "ACCOUNT")]
+    pub account: Option<String>,
 }
 
 /// `teams` and `channels`.

@@ -39,6 +39,14 @@ pub async fn run(cli: &Cli) -> Result<ExitCode, CliError> {
         Command::Sync(args) => crate::channels::sync(&ctx, args, cli.json).await,
         Command::Read(args) => crate::channels::read(&ctx, args, cli.json).await,
         Command::Search(args) => crate::channels::search(&ctx, args, cli.json).await,
+        Command::Post(args) => crate::writes::post(&ctx, args, cli.json).await,
+        Command::Reply(args) => crate::writes::reply(&ctx, args, cli.json).await,
+        Command::Edit(args) => crate::writes::edit(&ctx, args, cli.json).await,
+        Command::Delete(args) => crate::writes::delete(&ctx, args, false, cli.json).await,
+        Command::Undelete(args) => crate::writes::delete(&ctx, args, true, cli.json).await,
+        Command::React(args) => crate::writes::react(&ctx, args, true, cli.json).await,
+        Command::Unreact(args) => crate::writes::react(&ctx, args, false, cli.json).await,
+        Command::Outbox(args) => crate::writes::outbox(&ctx, args, cli.json).await,
     }
 }
 

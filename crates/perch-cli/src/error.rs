@@ -19,6 +19,12 @@ pub enum ExitCode {
     NeedsSignIn = 3,
     /// 4: an administrator must act: consent for the app, or a Conditional Access policy.
     AdminAction = 4,
+    /// 65 (EX_DATAERR): a write was refused as written (empty, too long, a bad link, subject,
+    /// reaction or mention, someone else's message, a deleted one, a reply to a reply): nothing
+    /// was queued. Also a write Teams refused for good when it was sent (it waits in the outbox,
+    /// wedged, for `outbox retry` or `outbox cancel`), one that expired unsent, and an outbox
+    /// item that cannot be retried or cancelled in its state.
+    Refused = 65,
     /// 69 (EX_UNAVAILABLE): the sign-in service or Graph is unavailable or unreachable.
     Unavailable = 69,
     /// 77 (EX_NOPERM): the system keyring is unavailable, locked or refused access.
@@ -65,9 +71,22 @@ pub enum CliError {
     /// Graph could not be reached.
     #[error("could not reach Microsoft Graph: {0}")]
     Network(String),
-    /// The sync engine failed (Graph after retries, the cache, an unknown channel).
+    /// The sync engine failed (Graph after retries, the cache, an unknown channel) or refused
+    /// a write.
     #[error("{0}")]
     Engine(#[from] perch_engine::EngineError),
+    /// A request Perch will not carry out as asked (an outbox item that cannot be retried or
+    /// cancelled in its state).
+    #[error("{message}")]
+    Refused {
+        /// A stable code for scripts.
+        code: &'static str,
+        /// What was refused and why.
+        message: String,
+    },
+    /// The message text could not be read from stdin.
+    #[error("could not read the message from stdin: {0}")]
+    Stdin(#[source] std::io::Error),
 }
 
 impl From<perch_graph::GraphError> for CliError {
@@ -90,6 +109,8 @@ impl CliError {
             CliError::Graph { .. } => "graph_error",
             CliError::Network(_) => "network",
             CliError::Engine(e) => e.code(),
+            CliError::Refused { code, .. } => code,
+            CliError::Stdin(_) => "stdin",
         }
     }
 
@@ -107,6 +128,8 @@ impl CliError {
             CliError::Graph { .. } => ExitCode::Failure,
             CliError::Network(_) => ExitCode::Unavailable,
             CliError::Engine(e) => engine_exit_code(e),
+            CliError::Refused { .. } => ExitCode::Refused,
+            CliError::Stdin(_) => ExitCode::Failure,
         }
     }
 
@@ -126,6 +149,17 @@ impl CliError {
             CliError::Engine(e) if e.disk_full() => {
                 Some("free some disk space; nothing was lost and the next sync continues where it stopped")
             }
+            CliError::Engine(perch_engine::EngineError::Compose(
+                perch_core::compose::ComposeError::UnknownMention { .. },
+            )) => Some(
+                "nothing was queued; mention a member of the channel as @[Full Name], or as @firstname when no other member has that first name",
+            ),
+            CliError::Engine(perch_engine::EngineError::UnknownMessage(_)) => Some(
+                "a message that is new here comes with `perch-cli sync CHANNEL`; a post not yet sent is named local-N (see `perch-cli outbox`)",
+            ),
+            CliError::Engine(e) if engine_exit_code(e) == ExitCode::Refused => {
+                Some("nothing was queued")
+            }
             _ => None,
         }
     }
@@ -138,7 +172,14 @@ pub fn engine_exit_code(error: &perch_engine::EngineError) -> ExitCode {
         e if e.needs_sign_in() => ExitCode::NeedsSignIn,
         EngineError::Graph(perch_graph::GraphError::Auth(a)) => auth_exit_code(a),
         EngineError::Graph(g) if g.is_transient() => ExitCode::Unavailable,
-        EngineError::UnknownChannel(_) | EngineError::UnknownMessage(_) => ExitCode::Usage,
+        EngineError::UnknownChannel(_)
+        | EngineError::UnknownMessage(_)
+        | EngineError::UnknownOutboxItem(_) => ExitCode::Usage,
+        EngineError::Compose(_)
+        | EngineError::NotYours(_)
+        | EngineError::MessageDeleted(_)
+        | EngineError::NotARootPost(_)
+        | EngineError::Invalid(_) => ExitCode::Refused,
         _ => ExitCode::Failure,
     }
 }
@@ -179,5 +220,13 @@ mod tests {
                 .as_i32(),
             69
         );
+        let refused = CliError::Engine(perch_engine::EngineError::Compose(
+            perch_core::compose::ComposeError::Empty,
+        ));
+        assert_eq!(refused.exit_code().as_i32(), 65);
+        assert_eq!(refused.code(), "empty_message");
+        assert_eq!(refused.hint(), Some("nothing was queued"));
+        let unknown = CliError::Engine(perch_engine::EngineError::UnknownOutboxItem(7));
+        assert_eq!(unknown.exit_code().as_i32(), 2);
     }
 }

@@ -23,6 +23,14 @@
 //! - `read CHANNEL [--thread ID] [--limit N] [--older] [--mark-read]`: posts from the cache,
 //!   or a thread (fetched first).
 //! - `search QUERY… [--team] [--channel] [--from] [--after] [--before]`: offline search.
+//! - `post CHANNEL [TEXT] [--subject S] [--importance normal|high|urgent]`, `reply CHANNEL
+//!   MESSAGE [TEXT]`, `edit CHANNEL MESSAGE [TEXT] [--subject] [--importance]`, `delete` and
+//!   `undelete CHANNEL MESSAGE`, `react` and `unreact CHANNEL MESSAGE REACTION`, each with
+//!   `--queue-only`: writes through the outbox ([`writes`]); TEXT is plain text with a little
+//!   markup and `@[Full Name]` / `@name` mentions, or stdin (`-`, or no TEXT and a pipe).
+//!   MESSAGE is a message id, or `local-N` for a post or reply still unsent.
+//! - `outbox [list] [--all] [--channel CHANNEL]`, `outbox send`, `outbox retry ID`, `outbox
+//!   cancel ID`: the writes waiting to be sent.
 //!
 //! CHANNEL is a channel id, `Team/Channel`, or a channel name unique across teams.
 //!
@@ -33,12 +41,16 @@
 //! |---|---|
 //! | 0 | ok |
 //! | 1 | other failure (declined, timed out, database error…) |
-//! | 2 | usage: bad arguments (clap), or ACCOUNT matches no account or several |
+//! | 2 | usage: bad arguments (clap), ACCOUNT matches no account or several, or an unknown or ambiguous CHANNEL, MESSAGE or outbox ID |
 //! | 3 | an account needs to sign in again (`status` also when there is no usable account) |
 //! | 4 | an administrator must act: consent, Conditional Access |
+//! | 65 | a write was refused as written (empty, too long, a bad link or mention, someone else's message, a deleted one…): nothing was queued; or Teams refused it for good when it was sent, or it expired unsent (it waits in the outbox for `outbox retry` or `outbox cancel`); or an outbox item cannot be retried or cancelled in its state |
 //! | 69 | the sign-in service or Graph is unavailable or unreachable |
 //! | 77 | the system keyring is unavailable or locked; `--session-only` avoids it |
 //! | 78 | invalid or missing settings; the message names the setting and its source |
+//!
+//! A write that is queued but could not be sent yet (offline, throttled, its answer lost) exits
+//! 0 and says so; one that waits because the account must sign in again exits 3.
 //!
 //! # Output
 //! Results on stdout; with `--json` exactly one JSON document, errors included as
@@ -63,6 +75,7 @@ pub mod context;
 pub mod error;
 pub mod output;
 pub mod whoami;
+pub mod writes;
 
 use clap::Parser as _;
 

@@ -28,9 +28,16 @@ struct Env {
 
 impl Env {
     async fn start(auto_approve: bool) -> Env {
+        Env::start_seeded(auto_approve, EmulatorConfig::default().seed).await
+    }
+
+    /// With the tenant seeded by `seed`: a seed of its own gives a test its own tenant and
+    /// user ids, so tests that share the Secret Service do not share keyring entries.
+    async fn start_seeded(auto_approve: bool, seed: u64) -> Env {
         let emulator = Emulator::start(EmulatorConfig {
             auto_approve,
             profile: Profile::Small,
+            seed,
             ..Default::default()
         })
         .await
@@ -425,7 +432,8 @@ async fn keyring_session_login_status_whoami_revoke_logout() {
         );
         return;
     }
-    let env = Env::start(true).await;
+    // A tenant of its own: this test revokes and deletes its keyring entry while others run.
+    let env = Env::start_seeded(true, 7).await;
     if std::env::var("PERCH_TEST_SECRET_SERVICE_LOCKED").as_deref() == Ok("1") {
         // `scripts/with-secret-service.sh --locked`: the keyring is there but locked.
         let locked = env.run(&["login"]).await;
@@ -630,4 +638,597 @@ async fn a_corrupt_database_is_moved_aside_and_reported() {
     // The second command finds a sound database and says nothing.
     let again = env.run(&["accounts"]).await.ok();
     assert!(!again.stderr.contains("corrupt"), "{again:?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writes: post, reply, edit, react, delete, the outbox. Tokens in a real Secret Service (each
+// command is its own process), each test with a tenant of its own.
+
+/// Whether the Secret Service tests run; says why not on stderr.
+fn keyring_tests(test: &str) -> bool {
+    if std::env::var("PERCH_TEST_SECRET_SERVICE").as_deref() != Ok("1")
+        || std::env::var("PERCH_TEST_SECRET_SERVICE_LOCKED").as_deref() == Ok("1")
+    {
+        use std::io::Write as _;
+        let _ = writeln!(
+            std::io::stderr(),
+            "{test}: skipped; run inside scripts/with-secret-service.sh"
+        );
+        return false;
+    }
+    true
+}
+
+/// A person.
+#[derive(Debug, Clone)]
+struct Person {
+    id: String,
+    name: String,
+    upn: String,
+}
+
+/// A signed-in account, a standard channel of one of its teams (as `Team/Channel`), and a
+/// colleague in it whose first name no other member has.
+struct Writer {
+    env: Env,
+    me: Person,
+    colleague: Person,
+    team: String,
+    channel: String,
+    channel_id: String,
+}
+
+impl Writer {
+    async fn start(seed: u64) -> Writer {
+        let env = Env::start_seeded(true, seed).await;
+        let login = env.run(&["--json", "login"]).await.ok();
+        let key = login.json()["account"]["id"].as_str().unwrap().to_owned();
+        let me_id = key.split_once('.').unwrap().1.to_owned();
+        let channels = env.run(&["--json", "channels"]).await.ok();
+        let listed: Vec<String> = channels.json()["channels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap().to_owned())
+            .collect();
+        let (me, colleague, team, channel, channel_id) = {
+            let tenant = env.emulator.state().tenant.read();
+            let person = |id: &uuid::Uuid| {
+                let u = tenant.users.iter().find(|u| u.id == *id).unwrap();
+                Person {
+                    id: u.id.to_string(),
+                    name: u.display_name.clone(),
+                    upn: u.upn.clone(),
+                }
+            };
+            let me = tenant
+                .users
+                .iter()
+                .find(|u| u.id.to_string() == me_id)
+                .map(|u| person(&u.id))
+                .unwrap();
+            let first = |name: &str| name.split_whitespace().next().unwrap().to_lowercase();
+            tenant
+                .teams
+                .iter()
+                .filter(|t| t.members.iter().any(|m| m.to_string() == me.id))
+                .flat_map(|t| t.channels.iter().map(move |c| (t, c)))
+                .filter(|(_, c)| {
+                    c.membership_type == perch_emulator::model::MembershipType::Standard
+                        && listed.contains(&c.id)
+                })
+                .find_map(|(t, c)| {
+                    let names: Vec<String> =
+                        t.members.iter().map(|m| first(&person(m).name)).collect();
+                    let colleague = t.members.iter().map(person).find(|p| {
+                        p.id != me.id && names.iter().filter(|n| **n == first(&p.name)).count() == 1
+                    })?;
+                    Some((
+                        me.clone(),
+                        colleague,
+                        t.display_name.clone(),
+                        format!("{}/{}", t.display_name, c.display_name),
+                        c.id.clone(),
+                    ))
+                })
+                .expect("a standard channel with a colleague")
+        };
+        Writer {
+            env,
+            me,
+            colleague,
+            team,
+            channel,
+            channel_id,
+        }
+    }
+
+    async fn run(&self, args: &[&str]) -> Run {
+        self.env.run(args).await
+    }
+
+    /// The emulator's root posts in the channel whose body contains `needle`.
+    fn roots_with(&self, needle: &str) -> Vec<perch_emulator::model::Message> {
+        let tenant = self.env.emulator.state().tenant.read();
+        tenant
+            .teams
+            .iter()
+            .flat_map(|t| t.channels.iter())
+            .find(|c| c.id == self.channel_id)
+            .unwrap()
+            .messages
+            .roots
+            .iter()
+            .filter(|m| m.content.contains(needle))
+            .cloned()
+            .collect()
+    }
+
+    /// The emulator's root post `id`.
+    fn root(&self, id: &str) -> perch_emulator::model::Message {
+        let tenant = self.env.emulator.state().tenant.read();
+        tenant
+            .teams
+            .iter()
+            .flat_map(|t| t.channels.iter())
+            .find(|c| c.id == self.channel_id)
+            .unwrap()
+            .messages
+            .roots
+            .iter()
+            .find(|m| m.id == id)
+            .cloned()
+            .unwrap_or_else(|| panic!("no root post {id} in the emulator"))
+    }
+
+    async fn admin(&self, path: &str, body: Value) -> reqwest::Response {
+        let answer = reqwest::Client::new()
+            .post(format!("{}/_emulator/{path}", self.env.base))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(answer.status().is_success(), "{path}: {}", answer.status());
+        answer
+    }
+
+    /// The outbox as `outbox --json` (with `--all` when asked) lists it.
+    async fn outbox(&self, all: bool) -> Vec<Value> {
+        let mut args = vec!["--json", "outbox"];
+        if all {
+            args.push("--all");
+        }
+        let out = self.run(&args).await.ok();
+        out.json()["items"].as_array().expect("items").clone()
+    }
+}
+
+fn mentioned_user(m: &perch_emulator::model::Mention) -> String {
+    match &m.mentioned {
+        perch_emulator::model::MentionTarget::User { id, .. } => id.to_string(),
+        other => panic!("not a user mention: {other:?}"),
+    }
+}
+
+fn from_user(m: &perch_emulator::model::Message) -> String {
+    match &m.from {
+        Some(perch_emulator::model::Sender::User { id, .. }) => id.to_string(),
+        other => panic!("not from a user: {other:?}"),
+    }
+}
+
+/// Post (bold, a mention of a member), read it back, reply (an @first-name mention), edit,
+/// react and unreact, delete and undelete: after each, the emulator holds exactly the change.
+#[tokio::test(flavor = "multi_thread")]
+async fn keyring_post_reply_edit_react_delete_undelete() {
+    if !keyring_tests("keyring_post_reply_edit_react_delete_undelete") {
+        return;
+    }
+    let w = Writer::start(101).await;
+    let text = format!(
+        "Release notes are **ready** for @[{}] kestrel101",
+        w.colleague.name.to_uppercase()
+    );
+    let post = w
+        .run(&[
+            "--json",
+            "post",
+            &w.channel,
+            &text,
+            "--subject",
+            "Release",
+            "--importance",
+            "high",
+        ])
+        .await
+        .ok();
+    let doc = post.json();
+    assert_eq!(doc["state"], "sent", "{post:?}");
+    assert_eq!(doc["kind"], "post");
+    assert_eq!(doc["channel_id"], w.channel_id.as_str());
+    assert_eq!(doc["echo_id"], format!("local-{}", doc["id"]).as_str());
+    let id = doc["server_id"]
+        .as_str()
+        .expect("the server's id")
+        .to_owned();
+
+    // The emulator holds it once, as written.
+    let held = w.roots_with("kestrel101");
+    assert_eq!(held.len(), 1, "exactly once: {held:?}");
+    let root = &held[0];
+    assert_eq!(root.id, id);
+    assert_eq!(from_user(root), w.me.id);
+    assert_eq!(root.subject.as_deref(), Some("Release"));
+    assert!(
+        root.content.contains("<strong>ready</strong>"),
+        "{}",
+        root.content
+    );
+    assert!(
+        root.content
+            .contains(&format!("<at id=\"0\">{}</at>", w.colleague.name)),
+        "{}",
+        root.content
+    );
+    assert_eq!(root.mentions.len(), 1, "{:?}", root.mentions);
+    assert_eq!(root.mentions[0].id, 0);
+    assert_eq!(mentioned_user(&root.mentions[0]), w.colleague.id);
+
+    // `read` shows it from the cache.
+    let read = w
+        .run(&["--json", "read", &w.channel, "--limit", "50"])
+        .await
+        .ok();
+    let messages = read.json()["messages"].as_array().unwrap().clone();
+    let shown: Vec<&Value> = messages.iter().filter(|m| m["id"] == id.as_str()).collect();
+    assert_eq!(shown.len(), 1, "{read:?}");
+    let shown_text = shown[0]["text"].as_str().unwrap();
+    assert!(
+        shown_text.contains("ready") && shown_text.contains(&w.colleague.name),
+        "{shown_text}"
+    );
+    assert_eq!(shown[0]["subject"], "Release");
+
+    // A reply, for people, mentioning the colleague by first name.
+    let first = w.colleague.name.split_whitespace().next().unwrap();
+    let reply_text = format!("Thanks @{first}, shipping today");
+    let reply = w.run(&["reply", &w.channel, &id, &reply_text]).await.ok();
+    assert!(reply.stdout.starts_with("sent: "), "{reply:?}");
+    assert!(
+        reply.stdout.contains(&format!("a reply to {id}")),
+        "{reply:?}"
+    );
+    assert!(reply.stdout.contains(&w.channel), "{reply:?}");
+    let root = w.root(&id);
+    assert_eq!(root.replies.len(), 1, "{:?}", root.replies);
+    let answer = &root.replies[0];
+    assert!(
+        answer.content.contains("shipping today"),
+        "{}",
+        answer.content
+    );
+    assert_eq!(answer.mentions.len(), 1);
+    assert_eq!(mentioned_user(&answer.mentions[0]), w.colleague.id);
+
+    // An edit replaces the body (and its mentions).
+    let edit = w
+        .run(&[
+            "--json",
+            "edit",
+            &w.channel,
+            &id,
+            "Release notes are *final* kestrel101",
+        ])
+        .await
+        .ok();
+    assert_eq!(edit.json()["state"], "sent", "{edit:?}");
+    assert_eq!(edit.json()["kind"], "edit");
+    assert_eq!(edit.json()["target_id"], id.as_str());
+    let root = w.root(&id);
+    assert!(root.content.contains("<em>final</em>"), "{}", root.content);
+    assert!(!root.content.contains("ready"), "{}", root.content);
+    assert!(root.last_edited.is_some());
+    assert!(root.mentions.is_empty(), "{:?}", root.mentions);
+    assert_eq!(
+        w.roots_with("kestrel101").len(),
+        1,
+        "edited, not posted again"
+    );
+
+    // React, unreact.
+    let react = w.run(&["react", &w.channel, &id, "like"]).await.ok();
+    assert!(react.stdout.contains("reaction like on"), "{react:?}");
+    let root = w.root(&id);
+    assert!(
+        root.reactions
+            .iter()
+            .any(|r| r.reaction_type == "like" && r.user_id.to_string() == w.me.id),
+        "{:?}",
+        root.reactions
+    );
+    w.run(&["unreact", &w.channel, &id, "like"]).await.ok();
+    let root = w.root(&id);
+    assert!(
+        !root
+            .reactions
+            .iter()
+            .any(|r| r.user_id.to_string() == w.me.id),
+        "{:?}",
+        root.reactions
+    );
+
+    // Delete, undelete.
+    let delete = w.run(&["--json", "delete", &w.channel, &id]).await.ok();
+    assert_eq!(delete.json()["state"], "sent", "{delete:?}");
+    assert!(w.root(&id).deleted.is_some());
+    let read = w.run(&["read", &w.channel, "--limit", "50"]).await.ok();
+    assert!(read.stdout.contains("(deleted)"), "{read:?}");
+    w.run(&["undelete", &w.channel, &id]).await.ok();
+    let root = w.root(&id);
+    assert!(root.deleted.is_none());
+    assert!(root.content.contains("final"), "{}", root.content);
+
+    // Everything went, once each; nothing waits.
+    assert!(w.outbox(false).await.is_empty());
+    let all = w.outbox(true).await;
+    let kinds: Vec<&str> = all.iter().map(|i| i["kind"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        ["post", "reply", "edit", "react", "unreact", "delete", "undelete"]
+    );
+    assert!(all.iter().all(|i| i["state"] == "sent"), "{all:?}");
+    let human = w.run(&["outbox", "--all"]).await.ok();
+    assert!(human.stdout.starts_with("ID"), "{human:?}");
+    assert!(human.stdout.contains(&w.channel), "{human:?}");
+    assert_eq!(w.roots_with("kestrel101").len(), 1);
+}
+
+/// Refusals: nothing is queued, the exit code is 65 with the engine's reason (2 for what does
+/// not exist); the text may come from stdin.
+#[tokio::test(flavor = "multi_thread")]
+async fn keyring_refused_writes_queue_nothing() {
+    if !keyring_tests("keyring_refused_writes_queue_nothing") {
+        return;
+    }
+    let w = Writer::start(102).await;
+
+    let empty = w.run(&["post", &w.channel, "   "]).await;
+    assert_eq!(empty.code, 65, "{empty:?}");
+    assert!(empty.stderr.contains("empty"), "{empty:?}");
+    assert!(empty.stderr.contains("nothing was queued"), "{empty:?}");
+    let empty = w.run(&["--json", "post", &w.channel, ""]).await;
+    assert_eq!(empty.code, 65, "{empty:?}");
+    assert_eq!(empty.json()["error"]["code"], "empty_message");
+    assert_eq!(empty.json()["error"]["exit_code"], 65);
+    // No TEXT and an empty stdin (not a terminal): the same refusal.
+    let empty = w.run(&["--json", "post", &w.channel]).await;
+    assert_eq!(empty.json()["error"]["code"], "empty_message", "{empty:?}");
+
+    let nobody = w
+        .run(&["--json", "post", &w.channel, "hello @[Nobody Of That Name]"])
+        .await;
+    assert_eq!(nobody.code, 65, "{nobody:?}");
+    assert_eq!(nobody.json()["error"]["code"], "unknown_mention");
+    let link = w
+        .run(&[
+            "--json",
+            "post",
+            &w.channel,
+            "see [this](javascript:alert(1))",
+        ])
+        .await;
+    assert_eq!(link.code, 65, "{link:?}");
+    assert_eq!(link.json()["error"]["code"], "bad_link");
+    let reaction = w
+        .run(&["--json", "react", &w.channel, "1", "two words"])
+        .await;
+    assert_eq!(reaction.code, 65, "{reaction:?}");
+    assert_eq!(reaction.json()["error"]["code"], "invalid_value");
+    let unknown = w.run(&["reply", &w.channel, "no-such-post", "hi"]).await;
+    assert_eq!(unknown.code, 2, "{unknown:?}");
+    let channel = w.run(&["post", "No Such Team/Nowhere", "hi"]).await;
+    assert_eq!(channel.code, 2, "{channel:?}");
+    let importance = w
+        .run(&["post", &w.channel, "hi", "--importance", "shouting"])
+        .await;
+    assert_eq!(importance.code, 2, "{importance:?}");
+
+    // A colleague's post, brought in by sync: not ours to edit.
+    let theirs: Value = w
+        .admin(
+            "act",
+            serde_json::json!({
+                "as": w.colleague.upn, "kind": "post", "team": w.team,
+                "channel": w.channel_id, "body": "<p>Colleague's plan</p>",
+            }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let theirs = theirs["id"].as_str().unwrap().to_owned();
+    w.run(&["sync", &w.channel]).await.ok();
+    let edit = w
+        .run(&["--json", "edit", &w.channel, &theirs, "my plan now"])
+        .await;
+    assert_eq!(edit.code, 65, "{edit:?}");
+    assert_eq!(edit.json()["error"]["code"], "not_your_message");
+    assert!(
+        edit.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("someone else"),
+        "{edit:?}"
+    );
+    let human = w.run(&["edit", &w.channel, &theirs, "my plan now"]).await;
+    assert_eq!(human.code, 65);
+    assert!(human.stderr.contains("someone else"), "{human:?}");
+    assert!(w.root(&theirs).content.contains("Colleague's plan"));
+    // But reacting to it is fine.
+    w.run(&["react", &w.channel, &theirs, "heart"]).await.ok();
+
+    assert_eq!(
+        w.outbox(true).await.len(),
+        1,
+        "only the reaction was ever queued"
+    );
+
+    // The text from stdin.
+    let mut piped = w.env.cli(&["--json", "post", &w.channel, "-"]);
+    piped.stdin(Stdio::piped());
+    let mut child = piped.spawn().unwrap();
+    {
+        use tokio::io::AsyncWriteExt as _;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin
+            .write_all(b"From a pipe:\n\n- **one** kestrel102\n- two\n")
+            .await
+            .unwrap();
+    }
+    let output = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    let doc: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(doc["state"], "sent");
+    let held = w.roots_with("kestrel102");
+    assert_eq!(held.len(), 1);
+    assert!(
+        held[0]
+            .content
+            .contains("<ul><li><strong>one</strong> kestrel102</li><li>two</li></ul>"),
+        "{}",
+        held[0].content
+    );
+}
+
+/// Offline: the post is queued (exit 0, saying so), listed, and sent exactly once by `outbox
+/// send` once Graph is back. `outbox cancel` discards a queued write (and refuses twice or an
+/// unknown id); a write Teams refuses for good wedges (exit 65) and `outbox retry` sends it.
+#[tokio::test(flavor = "multi_thread")]
+async fn keyring_offline_post_is_queued_then_sent_once_and_cancel() {
+    if !keyring_tests("keyring_offline_post_is_queued_then_sent_once_and_cancel") {
+        return;
+    }
+    let w = Writer::start(103).await;
+
+    w.admin("refuse", serde_json::json!({})).await;
+    let post = w
+        .run(&["post", &w.channel, "Posted offline kestrel103"])
+        .await
+        .ok();
+    assert!(post.stdout.starts_with("queued: local-1: "), "{post:?}");
+    assert!(
+        post.stdout
+            .contains("will be sent by `perch-cli outbox send`"),
+        "{post:?}"
+    );
+    assert!(w.roots_with("kestrel103").is_empty());
+    let queued = w.outbox(false).await;
+    assert_eq!(queued.len(), 1, "{queued:?}");
+    assert_eq!(queued[0]["echo_id"], "local-1");
+    assert!(
+        ["queued", "failed"].contains(&queued[0]["state"].as_str().unwrap()),
+        "{queued:?}"
+    );
+    let table = w.run(&["outbox"]).await.ok();
+    assert!(table.stdout.starts_with("ID"), "{table:?}");
+    assert!(table.stdout.contains("post"), "{table:?}");
+
+    w.admin("resume", serde_json::json!({})).await;
+    let send = w.run(&["--json", "outbox", "send"]).await.ok();
+    assert_eq!(send.json()["sent"], 1, "{send:?}");
+    assert_eq!(send.json()["waiting"], 0, "{send:?}");
+    let held = w.roots_with("kestrel103");
+    assert_eq!(held.len(), 1, "exactly once: {held:?}");
+    assert!(w.outbox(false).await.is_empty());
+    let all = w.outbox(true).await;
+    assert_eq!(all[0]["state"], "sent");
+    assert_eq!(all[0]["server_id"], held[0].id.as_str());
+    let again = w.run(&["--json", "outbox", "send"]).await.ok();
+    assert_eq!(again.json()["sent"], 0);
+    assert_eq!(w.roots_with("kestrel103").len(), 1);
+
+    // Cancel a queued write.
+    let queued = w
+        .run(&[
+            "--json",
+            "post",
+            "--queue-only",
+            &w.channel,
+            "Never sent kestrel103b",
+        ])
+        .await
+        .ok();
+    assert_eq!(queued.json()["state"], "queued", "{queued:?}");
+    let n = queued.json()["id"].as_i64().unwrap().to_string();
+    let cancel = w.run(&["outbox", "cancel", &n]).await.ok();
+    assert!(cancel.stdout.starts_with("cancelled: "), "{cancel:?}");
+    let twice = w.run(&["--json", "outbox", "cancel", &n]).await;
+    assert_eq!(twice.code, 65, "{twice:?}");
+    assert_eq!(twice.json()["error"]["code"], "not_cancellable");
+    let unknown = w.run(&["--json", "outbox", "cancel", "999"]).await;
+    assert_eq!(unknown.code, 2, "{unknown:?}");
+    assert_eq!(unknown.json()["error"]["code"], "unknown_outbox_item");
+    w.run(&["outbox", "send"]).await.ok();
+    assert!(
+        w.roots_with("kestrel103b").is_empty(),
+        "cancelled, never sent"
+    );
+
+    // Teams refuses a post for good: it wedges, the command says why and exits 65.
+    w.admin(
+        "faults/rules",
+        serde_json::json!({"kind": "status", "status": 403, "method": "POST", "path": "/messages", "count": 1}),
+    )
+    .await;
+    let wedged = w
+        .run(&["--json", "post", &w.channel, "Refused once kestrel103c"])
+        .await;
+    assert_eq!(wedged.code, 65, "{wedged:?}");
+    let doc = wedged.json();
+    assert_eq!(doc["state"], "wedged", "{wedged:?}");
+    assert_eq!(doc["error"]["code"], "forbidden");
+    assert!(
+        doc["error"]["hint"]
+            .as_str()
+            .unwrap()
+            .contains("outbox retry"),
+        "{wedged:?}"
+    );
+    let n = doc["id"].as_i64().unwrap().to_string();
+    let listed = w.run(&["--json", "outbox", "send"]).await;
+    assert_eq!(
+        listed.code, 65,
+        "a wedged write waits for the person: {listed:?}"
+    );
+    let retry = w.run(&["outbox", "retry", &n]).await.ok();
+    assert!(retry.stdout.starts_with("sent: "), "{retry:?}");
+    assert_eq!(w.roots_with("kestrel103c").len(), 1);
+    let twice = w.run(&["--json", "outbox", "retry", &n]).await;
+    assert_eq!(twice.code, 65, "{twice:?}");
+    assert_eq!(twice.json()["error"]["code"], "not_retryable");
+
+    // The sign-in is revoked: the post waits (exit 3) until the person signs in again.
+    reqwest::Client::new()
+        .post(format!(
+            "{}/_emulator/users/{}/revoke",
+            w.env.base, w.me.upn
+        ))
+        .send()
+        .await
+        .unwrap();
+    let waiting = w
+        .run(&["post", &w.channel, "After the revoke kestrel103d"])
+        .await;
+    assert_eq!(waiting.code, 3, "{waiting:?}");
+    assert!(waiting.stderr.contains("sign in again"), "{waiting:?}");
+    assert!(waiting.stderr.contains("perch-cli login"), "{waiting:?}");
+    assert_eq!(w.outbox(false).await.len(), 1);
+    w.run(&["login"]).await.ok();
+    let send = w.run(&["--json", "outbox", "send"]).await.ok();
+    assert_eq!(send.json()["sent"], 1, "{send:?}");
+    assert_eq!(w.roots_with("kestrel103d").len(), 1);
 }
