@@ -21,7 +21,7 @@ use perch_core::compose::{Block, Draft, Inline};
 use perch_emulator::{Emulator, EmulatorConfig, LimitsConfig, Profile, TenantSize};
 use perch_engine::{Engine, EngineConfig, EngineParts, NewPost, TimelineDiff};
 use perch_graph::{Budgets, ClientConfig, GraphClient};
-use perch_store::{OutboxKind, OutboxState, Store};
+use perch_store::{OutboxState, Store};
 
 fn arg(name: &str) -> Option<String> {
     let args: Vec<String> = std::env::args().collect();
@@ -326,6 +326,21 @@ async fn soak(writes: usize) {
         .iter()
         .filter(|t| seen.get(t.as_str()).copied().unwrap_or(0) > 1)
         .count();
+    for item in items.iter().filter(|i| i.kind.creates_message()) {
+        let html = item.payload["html"].as_str().unwrap_or("");
+        let text = html.trim_start_matches("<p>").trim_end_matches("</p>");
+        if seen.get(text).copied().unwrap_or(0) > 1 {
+            eprintln!(
+                "duplicated: item {} {} attempts {} last error {:?} server id {:?} started {:?}",
+                item.id,
+                item.kind,
+                item.attempts,
+                item.last_error_code,
+                item.server_id,
+                item.attempt_started_at
+            );
+        }
+    }
     let not_sent = items
         .iter()
         .filter(|i| i.state != OutboxState::Sent && i.state != OutboxState::Cancelled)
@@ -333,7 +348,17 @@ async fn soak(writes: usize) {
     let adopted = items
         .iter()
         .filter(|i| {
-            i.kind == OutboxKind::Post && i.last_error_code.as_deref() == Some("write_unconfirmed")
+            i.kind.creates_message()
+                && i.attempts == 1
+                && i.last_error_code.as_deref() == Some("write_unconfirmed")
+        })
+        .count();
+    let resent = items
+        .iter()
+        .filter(|i| {
+            i.kind.creates_message()
+                && i.attempts > 1
+                && i.last_error_code.as_deref() == Some("write_unconfirmed")
         })
         .count();
     let s = stats(&emulator).await;
@@ -343,7 +368,7 @@ async fn soak(writes: usize) {
         .unwrap_or(0);
     let violations = s["violations"]["total"].as_u64().unwrap_or(u64::MAX);
     println!(
-        "soak: {writes} writes ({} posts and replies, {} texts queued) across {} channels, limits ×{scale}, faults fired {faults_fired}: drained in {wall:.1} s; lost {lost}, duplicated {duplicated}, unsent {not_sent}, posts whose answer was lost and were reconciled {adopted}; Retry-After violations: {violations}",
+        "soak: {writes} writes ({} posts and replies, {} texts queued) across {} channels, limits ×{scale}, faults fired {faults_fired}: drained in {wall:.1} s; lost {lost}, duplicated {duplicated}, unsent {not_sent}, posts and replies whose answer was lost: {adopted} found on the server and adopted, {resent} not found and sent again; Retry-After violations: {violations}",
         by_item_text.len(),
         texts.len(),
         channels.len(),

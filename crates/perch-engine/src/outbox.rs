@@ -1246,7 +1246,8 @@ async fn adopt_from_cache(
                 s.messages_since(&account, &channel_id, root.as_deref(), &me, started - skew)?;
             for row in rows {
                 if echo::is_match(&item2, &row, skew)
-                    && s.outbox_by_server_id(&account, &row.id)?.is_none()
+                    && s.outbox_by_server_id(&account, &channel_id, &row.id)?
+                        .is_none()
                 {
                     s.complete(&account, item2.id, Some(&row.id))?;
                     return Ok(Some(crate::views::key_of(&row)));
@@ -1304,7 +1305,8 @@ pub(crate) fn adopt_ingested(
                 continue;
             }
             if echo::is_match(&item, row, inner.config.clock_skew)
-                && s.outbox_by_server_id(&account, &row.id)?.is_none()
+                && s.outbox_by_server_id(&account, channel_id, &row.id)?
+                    .is_none()
             {
                 s.complete(&account, item.id, Some(&row.id))?;
                 taken.insert(row.id.clone());

@@ -28,5 +28,7 @@ CREATE TABLE channel_members_fetched (
 ) WITHOUT ROWID;
 
 -- The outbox adopts a message found on the server for a write whose answer was lost; a message
--- already adopted by one item (its server_id) must never be adopted by another.
-CREATE INDEX outbox_server_id ON outbox (tenant_id, user_id, server_id) WHERE server_id IS NOT NULL;
+-- already adopted by one item (its server_id) must never be adopted by another. Graph's message
+-- ids are unique per channel only (they are timestamps), hence the channel.
+CREATE INDEX outbox_server_id ON outbox (tenant_id, user_id, channel_id, server_id)
+    WHERE server_id IS NOT NULL;

@@ -373,10 +373,12 @@ pub trait OutboxStore {
     /// Makes a Failed item sendable now (the person pressed retry): `next_attempt_at` cleared,
     /// state and error kept. False (and nothing changed) if it is not Failed.
     fn retry_now(&mut self, account: &AccountId, id: i64) -> Result<bool, Error>;
-    /// The item (any state) whose post or reply became the server's message `server_id`.
+    /// The item (any state) whose post or reply became the server's message `server_id` in
+    /// `channel_id` (Graph's message ids are unique per channel only: they are timestamps).
     fn outbox_by_server_id(
         &self,
         account: &AccountId,
+        channel_id: &str,
         server_id: &str,
     ) -> Result<Option<OutboxItem>, Error>;
     /// Unfinished items by state.
@@ -878,6 +880,7 @@ impl OutboxStore for Store {
     fn outbox_by_server_id(
         &self,
         account: &AccountId,
+        channel_id: &str,
         server_id: &str,
     ) -> Result<Option<OutboxItem>, Error> {
         let (t, u) = acct(account);
@@ -885,9 +888,10 @@ impl OutboxStore for Store {
             .conn
             .prepare_cached(
                 "SELECT id FROM outbox WHERE tenant_id = ?1 AND user_id = ?2 AND server_id = ?3
+                   AND channel_id = ?4
                  ORDER BY id LIMIT 1",
             )?
-            .query_row(params![t, u, server_id], |r| r.get(0))
+            .query_row(params![t, u, server_id, channel_id], |r| r.get(0))
             .optional()?;
         match id {
             Some(id) => load(&self.conn, account, id),

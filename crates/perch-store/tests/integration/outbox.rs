@@ -653,12 +653,19 @@ pub fn retry_now_and_adopted_ids(mut ctx: Ctx) {
     assert_eq!(ids(&s.next_sendable(&a, now).unwrap()), [p], "sendable now");
     assert!(!s.retry_now(&a, 999).unwrap());
 
-    assert_eq!(s.outbox_by_server_id(&a, "srv-p").unwrap(), None);
+    assert_eq!(s.outbox_by_server_id(&a, "c1", "srv-p").unwrap(), None);
     s.begin_attempt(&a, p, now).unwrap();
     s.complete(&a, p, Some("srv-p")).unwrap();
     assert_eq!(
-        s.outbox_by_server_id(&a, "srv-p").unwrap().map(|i| i.id),
+        s.outbox_by_server_id(&a, "c1", "srv-p")
+            .unwrap()
+            .map(|i| i.id),
         Some(p)
+    );
+    assert_eq!(
+        s.outbox_by_server_id(&a, "c2", "srv-p").unwrap(),
+        None,
+        "message ids are per channel (Graph's are timestamps)"
     );
 }
 
