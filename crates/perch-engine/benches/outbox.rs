@@ -17,7 +17,7 @@ mod common;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use perch_core::compose::{Block, Draft, Inline};
+use perch_core::compose::Draft;
 use perch_emulator::{Emulator, EmulatorConfig, LimitsConfig, Profile, TenantSize};
 use perch_engine::{Engine, EngineConfig, EngineParts, NewPost, TimelineDiff};
 use perch_graph::{Budgets, ClientConfig, GraphClient};
@@ -36,17 +36,7 @@ fn percentile(v: &mut [f64], p: f64) -> f64 {
 }
 
 fn draft(s: &str) -> Draft {
-    Draft {
-        blocks: vec![Block::Paragraph {
-            inlines: vec![Inline::Text {
-                text: s.to_owned(),
-                bold: false,
-                italic: false,
-                strike: false,
-                code: false,
-            }],
-        }],
-    }
+    common::text_draft(s)
 }
 
 fn post(s: &str) -> NewPost {

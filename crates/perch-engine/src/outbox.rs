@@ -210,39 +210,19 @@ impl Engine {
         message_id: &str,
     ) -> Result<OutboxItem, EngineError> {
         let channel = channel_row(&self.inner, channel_id).await?;
-        match self.target(&channel, message_id).await? {
-            Target::Local(item) => {
-                if self.cancel(item.id).await? {
-                    return self.item(item.id).await;
-                }
-                self.enqueue(
-                    &channel,
-                    OutboxKind::Delete,
-                    None,
-                    None,
-                    Some(item.id),
-                    Payload::default(),
-                )
-                .await
-            }
-            Target::Server(row) => {
-                if row.from_id.as_deref() != Some(self.inner.me.as_str())
-                    && !self.am_owner(&channel).await?
-                {
-                    return Err(EngineError::NotYours(message_id.to_owned()));
-                }
-                let (root, target) = address(&row);
-                self.enqueue(
-                    &channel,
-                    OutboxKind::Delete,
-                    root,
-                    Some(target),
-                    None,
-                    Payload::default(),
-                )
-                .await
+        if let Target::Local(item) = self.target(&channel, message_id).await? {
+            if self.cancel(item.id).await? {
+                return self.item(item.id).await;
             }
         }
+        self.on_message(
+            &channel,
+            message_id,
+            OutboxKind::Delete,
+            Payload::default(),
+            false,
+        )
+        .await
     }
 
     /// Queues an undelete of a soft-deleted message. Undoing the delete of a post or reply that
@@ -271,34 +251,45 @@ impl Engine {
                     .await;
             }
         }
-        match self.target(&channel, message_id).await? {
+        self.on_message(
+            &channel,
+            message_id,
+            OutboxKind::Undelete,
+            Payload::default(),
+            false,
+        )
+        .await
+    }
+
+    /// Queues `kind` on a message: behind its item when it is still unsent, else on the cached
+    /// message. Deletes and undeletes are for its sender or a channel owner; reactions
+    /// (`reaction`: true) for anyone, but not on a deleted message.
+    async fn on_message(
+        &self,
+        channel: &ChannelRow,
+        message_id: &str,
+        kind: OutboxKind,
+        payload: Payload,
+        reaction: bool,
+    ) -> Result<OutboxItem, EngineError> {
+        match self.target(channel, message_id).await? {
             Target::Local(item) => {
-                self.enqueue(
-                    &channel,
-                    OutboxKind::Undelete,
-                    None,
-                    None,
-                    Some(item.id),
-                    Payload::default(),
-                )
-                .await
+                self.enqueue(channel, kind, None, None, Some(item.id), payload)
+                    .await
             }
             Target::Server(row) => {
-                if row.from_id.as_deref() != Some(self.inner.me.as_str())
-                    && !self.am_owner(&channel).await?
+                if reaction && row.deleted_at.is_some() {
+                    return Err(EngineError::MessageDeleted(message_id.to_owned()));
+                }
+                if !reaction
+                    && row.from_id.as_deref() != Some(self.inner.me.as_str())
+                    && !self.am_owner(channel).await?
                 {
                     return Err(EngineError::NotYours(message_id.to_owned()));
                 }
                 let (root, target) = address(&row);
-                self.enqueue(
-                    &channel,
-                    OutboxKind::Undelete,
-                    root,
-                    Some(target),
-                    None,
-                    Payload::default(),
-                )
-                .await
+                self.enqueue(channel, kind, root, Some(target), None, payload)
+                    .await
             }
         }
     }
@@ -432,25 +423,12 @@ impl Engine {
         kind: OutboxKind,
     ) -> Result<OutboxItem, EngineError> {
         let channel = channel_row(&self.inner, channel_id).await?;
-        let reaction = check_reaction(reaction)?;
         let payload = Payload {
-            reaction: Some(reaction),
+            reaction: Some(check_reaction(reaction)?),
             ..Payload::default()
         };
-        match self.target(&channel, message_id).await? {
-            Target::Local(item) => {
-                self.enqueue(&channel, kind, None, None, Some(item.id), payload)
-                    .await
-            }
-            Target::Server(row) => {
-                if row.deleted_at.is_some() {
-                    return Err(EngineError::MessageDeleted(message_id.to_owned()));
-                }
-                let (root, target) = address(&row);
-                self.enqueue(&channel, kind, root, Some(target), None, payload)
-                    .await
-            }
-        }
+        self.on_message(&channel, message_id, kind, payload, true)
+            .await
     }
 
     /// Builds and checks a body: the HTML and mentions from the draft, each mention a member

@@ -39,17 +39,7 @@ fn fast() -> EngineConfig {
 }
 
 fn text(s: &str) -> Draft {
-    Draft {
-        blocks: vec![Block::Paragraph {
-            inlines: vec![Inline::Text {
-                text: s.to_owned(),
-                bold: false,
-                italic: false,
-                strike: false,
-                code: false,
-            }],
-        }],
-    }
+    common::text_draft(s)
 }
 
 fn post(s: &str) -> NewPost {

@@ -531,6 +531,34 @@ const CHANNEL_SELECT: &str = "SELECT c.team_id, c.id, c.display_name, c.descript
      AND f.channel_id = c.id";
 
 impl Store {
+    /// Messages of one channel selected by `sql` (which selects `MSG_COLS`), with their child
+    /// rows.
+    fn rows(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        team: &str,
+        channel_id: &str,
+    ) -> Result<Vec<MessageRow>, Error> {
+        let rows: Vec<(i64, i64, MessageRow)> = {
+            let mut stmt = self.conn.prepare_cached(sql)?;
+            let mut q = stmt.query(params)?;
+            let mut v = Vec::new();
+            while let Some(r) = q.next()? {
+                v.push(read_message(r, team, channel_id)?);
+            }
+            v
+        };
+        rows.into_iter()
+            .map(|(mid, hash, mut row)| {
+                if hash != 0 {
+                    load_children(&self.conn, mid, &mut row)?;
+                }
+                Ok(row)
+            })
+            .collect()
+    }
+
     fn item(
         &self,
         cid: i64,
@@ -1129,27 +1157,12 @@ impl CacheStore for Store {
         let Some((cid, team)) = channel_ref(&self.conn, account, channel_id)? else {
             return Ok(Vec::new());
         };
-        let rows: Vec<(i64, i64, MessageRow)> = {
-            let mut stmt = self.conn.prepare_cached(&format!(
-                "SELECT {MSG_COLS} FROM messages m
-                 WHERE m.cid = ?1 AND m.root_id = ?2 AND m.reply_to_id IS NOT NULL
-                 ORDER BY m.created_at, m.mid"
-            ))?;
-            let mut q = stmt.query(params![cid, root_id])?;
-            let mut v = Vec::new();
-            while let Some(r) = q.next()? {
-                v.push(read_message(r, &team, channel_id)?);
-            }
-            v
-        };
-        rows.into_iter()
-            .map(|(mid, hash, mut row)| {
-                if hash != 0 {
-                    load_children(&self.conn, mid, &mut row)?;
-                }
-                Ok(row)
-            })
-            .collect()
+        let sql = format!(
+            "SELECT {MSG_COLS} FROM messages m
+             WHERE m.cid = ?1 AND m.root_id = ?2 AND m.reply_to_id IS NOT NULL
+             ORDER BY m.created_at, m.mid"
+        );
+        self.rows(&sql, params![cid, root_id], &team, channel_id)
     }
 
     fn message_count(&self, account: &AccountId, channel_id: Option<&str>) -> Result<i64, Error> {
@@ -1258,37 +1271,26 @@ impl CacheStore for Store {
         let Some((cid, team)) = channel_ref(&self.conn, account, channel_id)? else {
             return Ok(Vec::new());
         };
-        let rows: Vec<(i64, i64, MessageRow)> = {
-            let sql = match root_id {
-                None => format!(
-                    "SELECT {MSG_COLS} FROM messages m
-                     WHERE m.cid = ?1 AND m.reply_to_id IS NULL AND m.created_at >= ?2
-                       AND m.from_id = ?3 AND ?4 IS NULL
-                     ORDER BY m.created_at, m.mid"
-                ),
-                Some(_) => format!(
-                    "SELECT {MSG_COLS} FROM messages m
-                     WHERE m.cid = ?1 AND m.root_id = ?4 AND m.reply_to_id IS NOT NULL
-                       AND m.created_at >= ?2 AND m.from_id = ?3
-                     ORDER BY m.created_at, m.mid"
-                ),
-            };
-            let mut stmt = self.conn.prepare_cached(&sql)?;
-            let mut q = stmt.query(params![cid, us(since), from_id, root_id])?;
-            let mut v = Vec::new();
-            while let Some(r) = q.next()? {
-                v.push(read_message(r, &team, channel_id)?);
-            }
-            v
+        let sql = match root_id {
+            None => format!(
+                "SELECT {MSG_COLS} FROM messages m
+                 WHERE m.cid = ?1 AND m.reply_to_id IS NULL AND m.created_at >= ?2
+                   AND m.from_id = ?3 AND ?4 IS NULL
+                 ORDER BY m.created_at, m.mid"
+            ),
+            Some(_) => format!(
+                "SELECT {MSG_COLS} FROM messages m
+                 WHERE m.cid = ?1 AND m.root_id = ?4 AND m.reply_to_id IS NOT NULL
+                   AND m.created_at >= ?2 AND m.from_id = ?3
+                 ORDER BY m.created_at, m.mid"
+            ),
         };
-        rows.into_iter()
-            .map(|(mid, hash, mut row)| {
-                if hash != 0 {
-                    load_children(&self.conn, mid, &mut row)?;
-                }
-                Ok(row)
-            })
-            .collect()
+        self.rows(
+            &sql,
+            params![cid, us(since), from_id, root_id],
+            &team,
+            channel_id,
+        )
     }
 
     fn replace_members(

@@ -370,3 +370,19 @@ pub fn other_user(w: &World, channel_id: &str) -> String {
         .upn
         .clone()
 }
+
+/// A one-paragraph plain-text draft.
+pub fn text_draft(s: &str) -> perch_core::compose::Draft {
+    use perch_core::compose::{Block, Draft, Inline};
+    Draft {
+        blocks: vec![Block::Paragraph {
+            inlines: vec![Inline::Text {
+                text: s.to_owned(),
+                bold: false,
+                italic: false,
+                strike: false,
+                code: false,
+            }],
+        }],
+    }
+}
