@@ -18,6 +18,7 @@ pub const MAX_SUBJECT_CHARS: usize = 255;
 
 /// A message as the composer structured it: a list of blocks.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "DraftDto"))]
 pub struct Draft {
     /// The blocks, in order.
     pub blocks: Vec<Block>,
@@ -26,6 +27,7 @@ pub struct Draft {
 /// One block of a message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "BlockDto"))]
 pub enum Block {
     /// A paragraph of inline content.
     Paragraph {
@@ -57,6 +59,7 @@ pub enum Block {
 /// Inline content: text with marks, links, mentions and line breaks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "InlineDto"))]
 pub enum Inline {
     /// A run of text with the same marks. A newline inside the text is a line break.
     Text {

@@ -1,272 +1,818 @@
-// The shell's data types, as the UI sees them. This file is the IPC contract between
-// src-tauri (Rust DTOs in crates/perch-app/src/dto.rs) and the UI. It will be generated from
-// the Rust types (ts-rs) and checked in CI; until then it is written by hand to match them.
-// Timestamps are RFC 3339 strings in UTC. Optional values are `null`, never absent.
+// Generated from the Rust DTOs (crates/perch-app/src/dto.rs) by perch-app's bindings
+// test: do not edit. Regenerate with `PERCH_BLESS=1 cargo test -p perch-app bindings`.
+// Timestamps are RFC 3339 strings in UTC; optional values are `null`, never absent.
 
-/** A message's identity: root posts have `rootId === id`. */
-export type MessageKeyDto = { channelId: string; rootId: string; id: string };
+/**
+ * A message's identity: root posts have `rootId === id`.
+ */
+export type MessageKeyDto = { 
+/**
+ * The channel.
+ */
+channelId: string, 
+/**
+ * The thread's root post.
+ */
+rootId: string, 
+/**
+ * The message.
+ */
+id: string, };
 
-/** Where a queued write stands. */
-export type OutboxStateDto =
-  | "queued"
-  | "sending"
-  | "sent"
-  | "failed"
-  | "wedged"
-  | "expired"
-  | "cancelled";
+/**
+ * Where a queued write stands.
+ */
+export type OutboxStateDto = "queued" | "sending" | "sent" | "failed" | "wedged" | "expired" | "cancelled";
 
-/** What a queued write does. */
+/**
+ * What a queued write does.
+ */
 export type OutboxKindDto = "post" | "reply" | "edit" | "delete" | "undelete" | "react" | "unreact";
 
-/** An unsent write laid over a message (or the write that creates a local echo). */
-export type PendingDto = {
-  outboxId: number;
-  kind: OutboxKindDto;
-  state: OutboxStateDto;
-  attempts: number;
-  errorCode: string | null;
-  /** Why the latest attempt failed, for a person. */
-  errorMessage: string | null;
-  nextAttemptAt: string | null;
-};
+/**
+ * An unsent write laid over a message (or the write that creates a local echo).
+ */
+export type PendingDto = { 
+/**
+ * The outbox item (what retry and discard name).
+ */
+outboxId: number, 
+/**
+ * What it does.
+ */
+kind: OutboxKindDto, 
+/**
+ * Where it stands.
+ */
+state: OutboxStateDto, 
+/**
+ * Attempts so far.
+ */
+attempts: number, 
+/**
+ * Why the latest attempt failed (code).
+ */
+errorCode: string | null, 
+/**
+ * Why, for a person.
+ */
+errorMessage: string | null, 
+/**
+ * When a failed write is tried again.
+ */
+nextAttemptAt: string | null, };
 
-/** One reaction type on a message, grouped. */
-export type ReactionDto = {
-  /** Graph's reactionType: "like", "heart", "laugh", "surprised", "sad", "angry" or an emoji. */
-  reaction: string;
-  /** The emoji to show for it. */
-  emoji: string;
-  count: number;
-  /** Whether the signed-in user is among those who reacted. */
-  mine: boolean;
-  /** Names of who reacted (for a tooltip), as known. */
-  names: Array<string>;
-};
+/**
+ * One reaction type on a message, grouped.
+ */
+export type ReactionDto = { 
+/**
+ * Graph's reactionType ("like", "heart", … or an emoji).
+ */
+reaction: string, 
+/**
+ * The emoji shown for it.
+ */
+emoji: string, 
+/**
+ * How many reacted so.
+ */
+count: number, 
+/**
+ * Whether the signed-in user did.
+ */
+mine: boolean, 
+/**
+ * Who, as known.
+ */
+names: Array<string>, };
 
-/** A file or card attached to a message. */
-export type AttachmentDto = {
-  id: string | null;
-  name: string | null;
-  /** "file" (a reference to a document), "card" (adaptive card etc.), "other". */
-  kind: "file" | "card" | "other";
-  contentType: string;
-  /** http(s) link to open in the system browser, when there is one. */
-  url: string | null;
-};
+/**
+ * What an attachment is, for its chip.
+ */
+export type AttachmentKindDto = "file" | "card" | "other";
 
-/** A root post or a reply, ready to render. */
-export type MessageDto = {
-  key: MessageKeyDto;
-  /** "message" for people's messages, "system" for system events (shown small). */
-  kind: "message" | "system";
-  createdAt: string;
-  editedAt: string | null;
-  /** Set on tombstones: render "This message has been deleted." (with Undo when mine). */
-  deletedAt: string | null;
-  subject: string | null;
-  /** "normal", "high", "urgent". */
-  importance: string;
-  fromId: string | null;
-  fromName: string | null;
-  /** Sent by the signed-in user (may edit and delete it). */
-  mine: boolean;
-  /** Sanitised HTML from the Rust side (perch-html allow-list). The ONLY string the UI may
-   *  put into the DOM as HTML. Mentions are `<span class="mention" data-mention-id>`; inline
-   *  images use the `perch-media:` scheme; links are `<a href target="_blank" rel>`. */
-  html: string;
-  /** Plain text of the body (previews, copy). */
-  text: string;
-  webUrl: string | null;
-  mentionsMe: boolean;
-  reactions: Array<ReactionDto>;
-  attachments: Array<AttachmentDto>;
-  /** Live replies (root posts only; 0 for replies), including unsent local replies. */
-  replyCount: number;
-  lastReplyAt: string | null;
-  unread: boolean;
-  /** Unsent writes on it, oldest first. A local echo (`local === true`) has its creating write here. */
-  pending: Array<PendingDto>;
-  /** A local echo of an unsent post or reply (`key.id` is "local-N"). */
-  local: boolean;
-};
+/**
+ * A file or card attached to a message.
+ */
+export type AttachmentDto = { 
+/**
+ * Graph's id.
+ */
+id: string | null, 
+/**
+ * Its name.
+ */
+name: string | null, 
+/**
+ * What it is.
+ */
+kind: AttachmentKindDto, 
+/**
+ * Its content type.
+ */
+contentType: string, 
+/**
+ * An http(s) link to open in the system browser.
+ */
+url: string | null, };
 
-/** One change to a timeline (root posts, newest first) or a thread (root then replies, oldest first). */
-export type TimelineDiffDto =
-  | { op: "insert"; item: MessageDto }
-  | { op: "update"; item: MessageDto }
-  | { op: "remove"; key: MessageKeyDto }
-  | { op: "replace"; key: MessageKeyDto; item: MessageDto }
-  | { op: "reset"; items: Array<MessageDto> };
+/**
+ * People's messages or system events.
+ */
+export type MessageKindDto = "message" | "system";
 
-/** A batch of timeline diffs, as streamed over a `Channel`. The first batch is a reset. */
-export type TimelineBatchDto = {
-  /** The subscription this batch belongs to. */
-  subscription: number;
-  diffs: Array<TimelineDiffDto>;
-  /** Whether all older history is loaded (no more to fetch by scrolling up). */
-  historyComplete: boolean;
-};
+/**
+ * A root post or a reply, ready to render.
+ */
+export type MessageDto = { 
+/**
+ * Its identity.
+ */
+key: MessageKeyDto, 
+/**
+ * Message or system event.
+ */
+kind: MessageKindDto, 
+/**
+ * When it was posted.
+ */
+createdAt: string, 
+/**
+ * When it was last edited.
+ */
+editedAt: string | null, 
+/**
+ * Set on tombstones.
+ */
+deletedAt: string | null, 
+/**
+ * The post's subject.
+ */
+subject: string | null, 
+/**
+ * "normal", "high", "urgent".
+ */
+importance: string, 
+/**
+ * Sender's id.
+ */
+fromId: string | null, 
+/**
+ * Sender's name.
+ */
+fromName: string | null, 
+/**
+ * Sent by the signed-in user.
+ */
+mine: boolean, 
+/**
+ * Sanitised HTML (perch-html's allow-list): the only HTML the UI renders.
+ */
+html: string, 
+/**
+ * Plain text of the body.
+ */
+text: string, 
+/**
+ * Link to the message in Teams.
+ */
+webUrl: string | null, 
+/**
+ * Whether it mentions the signed-in user.
+ */
+mentionsMe: boolean, 
+/**
+ * Reactions, grouped.
+ */
+reactions: Array<ReactionDto>, 
+/**
+ * Attachments.
+ */
+attachments: Array<AttachmentDto>, 
+/**
+ * Live replies (roots only).
+ */
+replyCount: number, 
+/**
+ * When the newest reply was posted.
+ */
+lastReplyAt: string | null, 
+/**
+ * Unread.
+ */
+unread: boolean, 
+/**
+ * Unsent writes on it, oldest first.
+ */
+pending: Array<PendingDto>, 
+/**
+ * A local echo of an unsent post or reply.
+ */
+local: boolean, };
 
-/** Per-channel notification setting. */
+/**
+ * One change to a timeline or a thread.
+ */
+export type TimelineDiffDto = { "op": "insert", 
+/**
+ * It.
+ */
+item: MessageDto, } | { "op": "update", 
+/**
+ * It.
+ */
+item: MessageDto, } | { "op": "remove", 
+/**
+ * Its key.
+ */
+key: MessageKeyDto, } | { "op": "replace", 
+/**
+ * The echo's key.
+ */
+key: MessageKeyDto, 
+/**
+ * The message.
+ */
+item: MessageDto, } | { "op": "reset", 
+/**
+ * Every item.
+ */
+items: Array<MessageDto>, };
+
+/**
+ * A batch of diffs as streamed; the first batch is a reset.
+ */
+export type TimelineBatchDto = { 
+/**
+ * The subscription.
+ */
+subscription: number, 
+/**
+ * The diffs.
+ */
+diffs: Array<TimelineDiffDto>, 
+/**
+ * Whether all older history is loaded.
+ */
+historyComplete: boolean, };
+
+/**
+ * Per-channel notifications.
+ */
 export type NotifyLevelDto = "all" | "mentions" | "off";
 
-/** A channel in the sidebar. */
-export type ChannelDto = {
-  id: string;
-  teamId: string;
-  name: string;
-  description: string | null;
-  /** "standard", "private", "shared". */
-  membershipType: string;
-  webUrl: string | null;
-  followed: boolean;
-  unread: number;
-  mentions: number;
-  lastActivity: string | null;
-  notify: NotifyLevelDto;
-};
+/**
+ * A channel in the sidebar.
+ */
+export type ChannelDto = { 
+/**
+ * Graph's id.
+ */
+id: string, 
+/**
+ * Its team.
+ */
+teamId: string, 
+/**
+ * Its name.
+ */
+name: string, 
+/**
+ * Its description.
+ */
+description: string | null, 
+/**
+ * "standard", "private", "shared".
+ */
+membershipType: string, 
+/**
+ * Link in Teams.
+ */
+webUrl: string | null, 
+/**
+ * Synced in the background.
+ */
+followed: boolean, 
+/**
+ * Unread messages.
+ */
+unread: number, 
+/**
+ * Unread mentions of me.
+ */
+mentions: number, 
+/**
+ * The newest message's time.
+ */
+lastActivity: string | null, 
+/**
+ * Its notification setting.
+ */
+notify: NotifyLevelDto, };
 
-/** A team and its channels, in Graph's order. */
-export type TeamDto = { id: string; name: string; description: string | null; channels: Array<ChannelDto> };
+/**
+ * A team and its channels.
+ */
+export type TeamDto = { 
+/**
+ * Graph's id.
+ */
+id: string, 
+/**
+ * Its name.
+ */
+name: string, 
+/**
+ * Its description.
+ */
+description: string | null, 
+/**
+ * Its channels, in Graph's order.
+ */
+channels: Array<ChannelDto>, };
 
-/** One change to the sidebar. */
-export type SidebarDiffDto =
-  | { op: "reset"; teams: Array<TeamDto> }
-  | { op: "channel"; teamId: string; channel: ChannelDto };
+/**
+ * One change to the sidebar.
+ */
+export type SidebarDiffDto = { "op": "reset", 
+/**
+ * Every team.
+ */
+teams: Array<TeamDto>, } | { "op": "channel", 
+/**
+ * Its team.
+ */
+teamId: string, 
+/**
+ * It.
+ */
+channel: ChannelDto, };
 
-/** The sync status, always honest. */
-export type SyncStateDto =
-  | { state: "idle"; lastSyncedAt: string | null }
-  | { state: "syncing"; done: number; total: number; pages: number }
-  | { state: "offline"; since: string; reason: string }
-  | { state: "throttled"; until: string }
-  | { state: "needs_sign_in"; reason: string }
-  | { state: "disk_full"; message: string }
-  | { state: "error"; code: string; message: string }
-  | { state: "signed_out" };
+/**
+ * The sync status.
+ */
+export type SyncStateDto = { "state": "idle", 
+/**
+ * When a round last finished.
+ */
+lastSyncedAt: string | null, } | { "state": "syncing", 
+/**
+ * Channels done in this burst.
+ */
+done: number, 
+/**
+ * Channels in this burst.
+ */
+total: number, 
+/**
+ * Pages so far.
+ */
+pages: number, } | { "state": "offline", 
+/**
+ * Since when.
+ */
+since: string, 
+/**
+ * What failed.
+ */
+reason: string, } | { "state": "throttled", 
+/**
+ * Until when.
+ */
+until: string, } | { "state": "needs_sign_in", 
+/**
+ * Why.
+ */
+reason: string, } | { "state": "disk_full", 
+/**
+ * What the store said.
+ */
+message: string, } | { "state": "error", 
+/**
+ * A stable code.
+ */
+code: string, 
+/**
+ * What to do.
+ */
+message: string, } | { "state": "signed_out" };
 
-/** Unsent writes by state. */
-export type OutboxCountsDto = { queued: number; sending: number; failed: number; wedged: number; expired: number };
+/**
+ * Unsent writes by state.
+ */
+export type OutboxCountsDto = { 
+/**
+ * Waiting their turn.
+ */
+queued: number, 
+/**
+ * Being sent.
+ */
+sending: number, 
+/**
+ * Waiting to retry.
+ */
+failed: number, 
+/**
+ * Refused: waiting for the person.
+ */
+wedged: number, 
+/**
+ * Too old: waiting for the person.
+ */
+expired: number, };
 
-/** The status of the active account (pushed as the `status` event, also from `app_state`). */
-export type StatusDto = {
-  accountId: string | null;
-  sync: SyncStateDto;
-  /** Channels whose last round failed permanently, with why. */
-  channelErrors: Array<{ channelId: string; message: string }>;
-  outbox: OutboxCountsDto;
-};
+/**
+ * A channel whose last round failed for good.
+ */
+export type ChannelErrorDto = { 
+/**
+ * The channel.
+ */
+channelId: string, 
+/**
+ * Why.
+ */
+message: string, };
 
-/** A signed-in (or once signed-in) account. */
-export type AccountDto = {
-  /** `{tenantId}.{userId}`. */
-  id: string;
-  displayName: string;
-  email: string | null;
-  tenantId: string;
-  userId: string;
-  /** "signed_in", "needs_sign_in", "signed_out". */
-  state: "signed_in" | "needs_sign_in" | "signed_out";
-  active: boolean;
-};
+/**
+ * The active account's status.
+ */
+export type StatusDto = { 
+/**
+ * Whose status (`{tenantId}.{userId}`), none when signed out.
+ */
+accountId: string | null, 
+/**
+ * The headline.
+ */
+sync: SyncStateDto, 
+/**
+ * Channels that failed for good.
+ */
+channelErrors: Array<ChannelErrorDto>, 
+/**
+ * Unsent writes.
+ */
+outbox: OutboxCountsDto, };
 
-/** "system" follows the OS. */
+/**
+ * An account's sign-in state.
+ */
+export type AccountStateDto = "signed_in" | "needs_sign_in" | "signed_out";
+
+/**
+ * A known account.
+ */
+export type AccountDto = { 
+/**
+ * `{tenantId}.{userId}`.
+ */
+id: string, 
+/**
+ * The person's name.
+ */
+displayName: string, 
+/**
+ * Their sign-in name.
+ */
+email: string | null, 
+/**
+ * The tenant.
+ */
+tenantId: string, 
+/**
+ * The user's object id.
+ */
+userId: string, 
+/**
+ * Sign-in state.
+ */
+state: AccountStateDto, 
+/**
+ * The account the window shows.
+ */
+active: boolean, };
+
+/**
+ * The colour theme.
+ */
 export type ThemeDto = "system" | "light" | "dark";
 
-/** The person's settings (what the Settings dialog edits). */
-export type SettingsDto = {
-  theme: ThemeDto;
-  /** Quiet hours in local time, "HH:MM"; null when off. */
-  quietHours: { start: string; end: string } | null;
-  /** Seconds between syncs of the channel in view (policy minimum applies). */
-  viewIntervalSecs: number;
-  /** Seconds between syncs of followed channels in the background. */
-  followedIntervalSecs: number;
-  /** Whether notifications show a preview of the message text (a policy can force off). */
-  notificationPreviews: boolean;
-  /** Settings a policy locks (names of the fields above); shown locked in the UI. */
-  locked: Array<string>;
-  /** Lowest allowed values. */
-  minViewIntervalSecs: number;
-  minFollowedIntervalSecs: number;
-};
+/**
+ * Quiet hours, local time.
+ */
+export type QuietHoursDto = { 
+/**
+ * "HH:MM".
+ */
+start: string, 
+/**
+ * "HH:MM".
+ */
+end: string, };
 
-/** Why the app runs as it does. */
-export type ModeDto =
-  /** No organisation configured: the built-in emulator's demo tenant. */
-  | "demo"
-  /** A real (or configured) organisation. */
-  | "organisation";
+/**
+ * The person's settings.
+ */
+export type SettingsDto = { 
+/**
+ * Theme.
+ */
+theme: ThemeDto, 
+/**
+ * No notifications in this window.
+ */
+quietHours: QuietHoursDto | null, 
+/**
+ * Seconds between syncs of the channel in view.
+ */
+viewIntervalSecs: number, 
+/**
+ * Seconds between syncs of followed channels.
+ */
+followedIntervalSecs: number, 
+/**
+ * Whether notifications show the message's text.
+ */
+notificationPreviews: boolean, 
+/**
+ * Fields a policy locks.
+ */
+locked: Array<string>, 
+/**
+ * Lowest allowed in-view interval.
+ */
+minViewIntervalSecs: number, 
+/**
+ * Lowest allowed followed interval.
+ */
+minFollowedIntervalSecs: number, };
 
-/** Everything the UI needs at start, in one call. */
-export type AppStateDto = {
-  version: string;
-  mode: ModeDto;
-  accounts: Array<AccountDto>;
-  /** The active account, when one is signed in. */
-  activeAccount: string | null;
-  status: StatusDto;
-  settings: SettingsDto;
-  /** Problems with configuration or policy, to show in a banner. */
-  configProblems: Array<string>;
-};
+/**
+ * Demo tenant or a configured organisation.
+ */
+export type ModeDto = "demo" | "organisation";
 
-/** A channel member, for @mention suggestions. */
-export type MemberDto = { userId: string; displayName: string; email: string | null };
+/**
+ * Everything the UI needs at start.
+ */
+export type AppStateDto = { 
+/**
+ * This build's version.
+ */
+version: string, 
+/**
+ * Demo or organisation.
+ */
+mode: ModeDto, 
+/**
+ * Known accounts.
+ */
+accounts: Array<AccountDto>, 
+/**
+ * The active account.
+ */
+activeAccount: string | null, 
+/**
+ * Its status.
+ */
+status: StatusDto, 
+/**
+ * Settings.
+ */
+settings: SettingsDto, 
+/**
+ * Configuration or policy problems, for a banner.
+ */
+configProblems: Array<string>, };
 
-/** A search hit; the snippet is plain text parts (highlight = a matched word). */
-export type SearchHitDto = {
-  key: MessageKeyDto;
-  teamId: string;
-  teamName: string;
-  channelName: string;
-  fromName: string | null;
-  createdAt: string;
-  subject: string | null;
-  snippet: Array<{ text: string; highlight: boolean }>;
-};
+/**
+ * A channel member, for mention suggestions.
+ */
+export type MemberDto = { 
+/**
+ * Object id.
+ */
+userId: string, 
+/**
+ * Name.
+ */
+displayName: string, 
+/**
+ * Mail.
+ */
+email: string | null, };
 
-/** An unfinished write, for the outbox panel. */
-export type OutboxItemDto = {
-  id: number;
-  channelId: string;
-  channelName: string;
-  kind: OutboxKindDto;
-  state: OutboxStateDto;
-  /** A short plain-text preview of what is being sent (or what it acts on). */
-  preview: string;
-  attempts: number;
-  enqueuedAt: string;
-  nextAttemptAt: string | null;
-  errorCode: string | null;
-  errorMessage: string | null;
-};
+/**
+ * A piece of a snippet: plain text, `highlight` on matches.
+ */
+export type SnippetPartDto = { 
+/**
+ * The text.
+ */
+text: string, 
+/**
+ * A match.
+ */
+highlight: boolean, };
 
-// The composer's structure (mirrors perch-core's `compose::Draft`; snake_case on the wire).
-export type InlineDto =
-  | { type: "text"; text: string; bold: boolean; italic: boolean; strike: boolean; code: boolean }
-  | { type: "link"; href: string; text: string }
-  | { type: "mention"; user_id: string; name: string }
-  | { type: "break" };
+/**
+ * A search hit.
+ */
+export type SearchHitDto = { 
+/**
+ * The message.
+ */
+key: MessageKeyDto, 
+/**
+ * Its team.
+ */
+teamId: string, 
+/**
+ * The team's name.
+ */
+teamName: string, 
+/**
+ * The channel's name.
+ */
+channelName: string, 
+/**
+ * The sender.
+ */
+fromName: string | null, 
+/**
+ * When.
+ */
+createdAt: string, 
+/**
+ * Subject.
+ */
+subject: string | null, 
+/**
+ * Words around the matches.
+ */
+snippet: Array<SnippetPartDto>, };
 
-export type BlockDto =
-  | { type: "paragraph"; inlines: Array<InlineDto> }
-  | { type: "code"; text: string }
-  | { type: "bullets"; items: Array<Array<InlineDto>> }
-  | { type: "numbered"; items: Array<Array<InlineDto>> }
-  | { type: "quote"; inlines: Array<InlineDto> };
+/**
+ * An unfinished write, for the outbox panel.
+ */
+export type OutboxItemDto = { 
+/**
+ * Its id.
+ */
+id: number, 
+/**
+ * The channel.
+ */
+channelId: string, 
+/**
+ * The channel's name.
+ */
+channelName: string, 
+/**
+ * What it does.
+ */
+kind: OutboxKindDto, 
+/**
+ * Where it stands.
+ */
+state: OutboxStateDto, 
+/**
+ * A short plain-text preview.
+ */
+preview: string, 
+/**
+ * Attempts so far.
+ */
+attempts: number, 
+/**
+ * When it was queued.
+ */
+enqueuedAt: string, 
+/**
+ * When it is tried again.
+ */
+nextAttemptAt: string | null, 
+/**
+ * The latest error's code.
+ */
+errorCode: string | null, 
+/**
+ * The latest error, for a person.
+ */
+errorMessage: string | null, };
 
-export type DraftDto = { blocks: Array<BlockDto> };
+/**
+ * Inline content: text with marks, links, mentions and line breaks.
+ */
+export type InlineDto = { "type": "text", 
+/**
+ * The text.
+ */
+text: string, 
+/**
+ * Bold (`<strong>`).
+ */
+bold: boolean, 
+/**
+ * Italic (`<em>`).
+ */
+italic: boolean, 
+/**
+ * Struck through (`<s>`).
+ */
+strike: boolean, 
+/**
+ * Inline code (`<code>`).
+ */
+code: boolean, } | { "type": "link", 
+/**
+ * The link's target.
+ */
+href: string, 
+/**
+ * The text shown; when empty, the target is shown.
+ */
+text: string, } | { "type": "mention", 
+/**
+ * The person's Entra object id.
+ */
+user_id: string, 
+/**
+ * The name shown in the body.
+ */
+name: string, } | { "type": "break" };
 
-/** A saved composer draft of a channel (or a thread's reply box when `rootId` is set). */
-export type SavedDraftDto = {
-  channelId: string;
-  rootId: string | null;
-  draft: DraftDto;
-  subject: string | null;
-  importance: string | null;
-};
+/**
+ * One block of a message.
+ */
+export type BlockDto = { "type": "paragraph", 
+/**
+ * The paragraph's content.
+ */
+inlines: Array<InlineDto>, } | { "type": "code", 
+/**
+ * The code, verbatim.
+ */
+text: string, } | { "type": "bullets", 
+/**
+ * The items, each a run of inline content.
+ */
+items: Array<Array<InlineDto>>, } | { "type": "numbered", 
+/**
+ * The items, each a run of inline content.
+ */
+items: Array<Array<InlineDto>>, } | { "type": "quote", 
+/**
+ * The quotation's content.
+ */
+inlines: Array<InlineDto>, };
 
-/** Errors from every command: a stable code to branch on and a message for people. */
-export type CommandErrorDto = { code: string; message: string };
+/**
+ * A message as the composer structured it: a list of blocks.
+ */
+export type DraftDto = { 
+/**
+ * The blocks, in order.
+ */
+blocks: Array<BlockDto>, };
+
+/**
+ * A saved composer draft.
+ */
+export type SavedDraftDto = { 
+/**
+ * The channel.
+ */
+channelId: string, 
+/**
+ * The thread, for a reply box.
+ */
+rootId: string | null, 
+/**
+ * The content.
+ */
+draft: DraftDto, 
+/**
+ * A new post's subject.
+ */
+subject: string | null, 
+/**
+ * A new post's importance.
+ */
+importance: string | null, };
+
+/**
+ * Every command's error.
+ */
+export type CommandErrorDto = { 
+/**
+ * A stable code.
+ */
+code: string, 
+/**
+ * For people.
+ */
+message: string, };

@@ -1,0 +1,1187 @@
+//! [`App`]: Perch as the desktop window uses it, without knowing the window. It owns the
+//! settings layers (or the demo tenant when no organisation is configured), the token manager,
+//! one sync engine per signed-in account (the active one started), the live subscriptions the
+//! UI holds (sidebar, timelines, threads: each a task that turns engine diffs into DTO batches
+//! for a [`Sink`]), the status and notification forwarding to [`Events`], drafts, settings and
+//! the media cache ([`crate::media`]).
+//!
+//! The shell (src-tauri) wraps each method in a command and each sink in a `tauri::ipc::Channel`;
+//! everything here is testable with no window, against the real emulator.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
+use chrono::Utc;
+use perch_auth::{
+    BrowserOpener, HttpClient, InteractiveOptions, ManagerOptions, SecretStore, TokenManager,
+};
+use perch_core::compose::Draft;
+use perch_core::{resolve, AccountId, ConfigError, DataDir, Organisation, SettingsLayer, SettingsSource};
+use perch_engine::{Engine, EngineConfig, EngineParts, NewPost};
+use perch_graph::{AccountTokens, ClientConfig, GraphClient};
+use perch_store::{AccountRecord, AccountState, CacheStore, MessageKey, SearchQuery, Store};
+use tokio::sync::{mpsc, oneshot, Mutex as AsyncMutex};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::demo::{AutoApproveBrowser, Demo};
+use crate::dto::*;
+use crate::error::AppError;
+use crate::notify::{self, Notification, Notifier};
+use crate::settings::{self, Settings, SettingsPolicy};
+
+/// Where batches of a subscription go; returns false when the receiver is gone (the
+/// subscription then ends).
+pub type Sink<T> = Arc<dyn Fn(T) -> bool + Send + Sync>;
+
+/// What the app tells the window without being asked.
+pub trait Events: Send + Sync + 'static {
+    /// The active account's status changed.
+    fn status(&self, status: &StatusDto);
+    /// Accounts were added, removed, switched or changed state.
+    fn accounts_changed(&self);
+    /// A notification to show.
+    fn notify(&self, notification: &Notification);
+}
+
+/// How the app starts.
+pub struct AppConfig {
+    /// The data folder (database, settings, media cache, demo tenant).
+    pub data_dir: DataDir,
+    /// The process environment (`PERCH_*` settings).
+    pub env: Vec<(String, String)>,
+    /// Refresh-token custody: the OS keyring (or memory, "this session only").
+    pub secrets: Arc<dyn SecretStore>,
+    /// Opens the system browser for sign-in.
+    pub opener: Arc<dyn BrowserOpener>,
+    /// Whether the demo tenant may start when no organisation is configured.
+    pub allow_demo: bool,
+    /// Whether the demo tenant has simulated colleagues.
+    pub demo_live: bool,
+    /// Engine tuning (intervals are overridden by the person's settings).
+    pub engine: EngineConfig,
+    /// What a policy imposes on settings.
+    pub policy: SettingsPolicy,
+}
+
+impl std::fmt::Debug for AppConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppConfig")
+            .field("data_dir", &self.data_dir)
+            .field("allow_demo", &self.allow_demo)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The active account's running parts.
+struct Active {
+    id: AccountId,
+    engine: Engine,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+struct Subscription {
+    task: JoinHandle<()>,
+    older: Option<mpsc::Sender<(usize, oneshot::Sender<Result<bool, AppError>>)>>,
+}
+
+struct Inner {
+    data_dir: DataDir,
+    mode: ModeDto,
+    org: Option<Organisation>,
+    problems: Vec<String>,
+    manager: TokenManager,
+    opener: Arc<dyn BrowserOpener>,
+    store: parking_lot::Mutex<Store>,
+    events: Arc<dyn Events>,
+    engine_config: EngineConfig,
+    policy: SettingsPolicy,
+    active: AsyncMutex<Option<Active>>,
+    /// The active engine, for calls that must not wait on `active`'s lock.
+    current: parking_lot::Mutex<Option<(AccountId, Engine)>>,
+    subs: parking_lot::Mutex<HashMap<u32, Subscription>>,
+    next_sub: AtomicU32,
+    sign_in: parking_lot::Mutex<Option<CancellationToken>>,
+    in_view: parking_lot::Mutex<Option<String>>,
+    visible: std::sync::atomic::AtomicBool,
+    demo: AsyncMutex<Option<Demo>>,
+}
+
+/// See the module docs. Cheap to clone.
+#[derive(Clone)]
+pub struct App {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("mode", &self.inner.mode)
+            .finish_non_exhaustive()
+    }
+}
+
+const ACTIVE_KEY: &str = "app.active_account";
+/// Root posts a timeline opens with.
+const TIMELINE_WINDOW: usize = 60;
+/// Channels the demo follows after its first sign-in.
+const DEMO_FOLLOWS: usize = 4;
+
+impl App {
+    /// Resolves the settings (or starts the demo tenant), opens the database and signs the
+    /// last active account back in from the keyring. Never fails on configuration: problems
+    /// are reported in [`AppStateDto::config_problems`] and sign-in says what is missing.
+    pub async fn start(config: AppConfig, events: Arc<dyn Events>) -> Result<App, AppError> {
+        let AppConfig {
+            data_dir,
+            env,
+            secrets,
+            opener,
+            allow_demo,
+            demo_live,
+            engine,
+            policy,
+        } = config;
+        std::fs::create_dir_all(data_dir.path()).map_err(|e| {
+            AppError::new(
+                "data_dir_unwritable",
+                format!(
+                    "Perch could not create its data folder {}: {e}",
+                    data_dir.path().display()
+                ),
+            )
+        })?;
+        let mut problems = Vec::new();
+        let settings_file = data_dir.settings_file();
+        let mut layers = vec![SettingsLayer::defaults()];
+        match SettingsLayer::read_file(&settings_file, SettingsSource::User(settings_file.clone())) {
+            Ok(Some(user)) => layers.push(user),
+            Ok(None) => {}
+            Err(e) => problems.push(format!("{e} (ignored; fix or delete the file)")),
+        }
+        layers.push(SettingsLayer::environment(env));
+
+        let (store, recovery) = Store::open_checked(&data_dir.database())?;
+        if let Some(r) = recovery {
+            problems.push(format!(
+                "The local database was damaged ({}); it was moved to {} and a new one started. \
+                 Accounts, followed channels, drafts and unsent messages were kept; messages will be \
+                 downloaded again.",
+                r.reason,
+                r.moved_to.display()
+            ));
+        }
+
+        let mut demo = None;
+        let (mode, org) = match resolve(&layers) {
+            Ok(org) => (ModeDto::Organisation, Some(org)),
+            Err(ConfigError::Missing { .. }) if allow_demo => {
+                let (d, same_port) = Demo::start(&data_dir.path().join("demo"), demo_live).await?;
+                layers.push(d.settings_layer());
+                let org = resolve(&layers)?;
+                if !same_port {
+                    forget_demo_accounts(&store, &org)?;
+                }
+                demo = Some(d);
+                (ModeDto::Demo, Some(org))
+            }
+            Err(e) => {
+                problems.push(e.to_string());
+                (ModeDto::Organisation, None)
+            }
+        };
+        let opener: Arc<dyn BrowserOpener> = if demo.is_some() {
+            Arc::new(AutoApproveBrowser)
+        } else {
+            opener
+        };
+        let scopes = org
+            .as_ref()
+            .map(|o| o.scopes.clone())
+            .unwrap_or_default();
+        let manager = TokenManager::new(
+            HttpClient::new()?,
+            Store::open(&data_dir.database())?,
+            secrets,
+            ManagerOptions {
+                scopes,
+                ..ManagerOptions::default()
+            },
+        );
+        let app = App {
+            inner: Arc::new(Inner {
+                data_dir,
+                mode,
+                org,
+                problems,
+                manager,
+                opener,
+                store: parking_lot::Mutex::new(store),
+                events,
+                engine_config: engine,
+                policy,
+                active: AsyncMutex::new(None),
+                current: parking_lot::Mutex::new(None),
+                subs: parking_lot::Mutex::new(HashMap::new()),
+                next_sub: AtomicU32::new(1),
+                sign_in: parking_lot::Mutex::new(None),
+                in_view: parking_lot::Mutex::new(None),
+                visible: std::sync::atomic::AtomicBool::new(true),
+                demo: AsyncMutex::new(demo),
+            }),
+        };
+        let wanted = app.remembered_account()?;
+        if let Some(id) = wanted {
+            app.activate(id).await?;
+        }
+        Ok(app)
+    }
+
+    /// Starts the demo's first sign-in (and follows a few channels) when the demo tenant runs
+    /// and no account is signed in. Returns when done; errors are the sign-in's.
+    pub async fn demo_sign_in_if_needed(&self) -> Result<(), AppError> {
+        if self.inner.mode != ModeDto::Demo {
+            return Ok(());
+        }
+        let needs = match self.active_engine() {
+            Some((id, _)) => matches!(
+                self.inner.manager.account(&id)?.state,
+                AccountState::NeedsSignIn | AccountState::SignedOut
+            ),
+            None => true,
+        };
+        if needs {
+            self.sign_in().await?;
+        }
+        Ok(())
+    }
+
+    /// Stops every task and the demo tenant (saving it).
+    pub async fn shutdown(&self) {
+        for (_, sub) in self.inner.subs.lock().drain() {
+            sub.task.abort();
+        }
+        if let Some(active) = self.inner.active.lock().await.take() {
+            stop(active);
+        }
+        *self.inner.current.lock() = None;
+        if let Some(demo) = self.inner.demo.lock().await.take() {
+            demo.shutdown().await;
+        }
+    }
+
+    /// The demo tenant's base URL, when it runs.
+    pub async fn demo_base_url(&self) -> Option<String> {
+        self.inner
+            .demo
+            .lock()
+            .await
+            .as_ref()
+            .map(|d| d.base_url().to_owned())
+    }
+
+    fn remembered_account(&self) -> Result<Option<AccountId>, AppError> {
+        let records = self.inner.manager.accounts()?;
+        let stored: Option<AccountId> = self
+            .inner
+            .store
+            .lock()
+            .setting(ACTIVE_KEY)?
+            .and_then(|v| v.as_str().and_then(|s| s.parse().ok()));
+        let usable = |r: &&AccountRecord| r.state != AccountState::SignedOut;
+        Ok(stored
+            .filter(|id| records.iter().filter(usable).any(|r| r.id == *id))
+            .or_else(|| records.iter().find(usable).map(|r| r.id)))
+    }
+
+    fn active_engine(&self) -> Option<(AccountId, Engine)> {
+        self.inner.current.lock().clone()
+    }
+
+    fn engine(&self) -> Result<(AccountId, Engine), AppError> {
+        self.active_engine().ok_or_else(AppError::not_signed_in)
+    }
+
+    fn settings(&self) -> Settings {
+        Settings::load(&self.inner.store.lock())
+    }
+
+    /// Builds, starts and makes current the engine of `id`, stopping the previous one.
+    async fn activate(&self, id: AccountId) -> Result<(), AppError> {
+        let record = self.inner.manager.account(&id)?;
+        let tokens = Arc::new(AccountTokens {
+            manager: self.inner.manager.clone(),
+            account: id,
+        });
+        let graph_base = record.hosts.graph.trim_end_matches('/').to_owned();
+        let graph = GraphClient::new(ClientConfig::new(graph_base.clone()), tokens)?;
+        let settings = self.settings().view(&self.inner.policy);
+        let config = EngineConfig {
+            in_view_interval: std::time::Duration::from_secs(settings.view_interval_secs.into()),
+            followed_interval: std::time::Duration::from_secs(
+                settings.followed_interval_secs.into(),
+            ),
+            ..self.inner.engine_config.clone()
+        };
+        let engine = Engine::new(EngineParts {
+            account: id,
+            graph,
+            graph_base,
+            store: Store::open(&self.inner.data_dir.database())?,
+            config,
+        });
+        let mut guard = self.inner.active.lock().await;
+        if let Some(previous) = guard.take() {
+            stop(previous);
+        }
+        for (_, sub) in self.inner.subs.lock().drain() {
+            sub.task.abort();
+        }
+        engine.window_visible(self.inner.visible.load(Ordering::SeqCst));
+        engine.start();
+        let tasks = vec![
+            tokio::spawn(forward_status(
+                id,
+                engine.clone(),
+                self.inner.events.clone(),
+            )),
+            tokio::spawn(forward_notifications(self.clone(), id, engine.clone())),
+            tokio::spawn({
+                let engine = engine.clone();
+                async move {
+                    if let Err(error) = engine.ensure_structure().await {
+                        tracing::warn!(code = error.code(), %error, "teams and channels not refreshed");
+                    }
+                }
+            }),
+        ];
+        *self.inner.current.lock() = Some((id, engine.clone()));
+        *guard = Some(Active { id, engine, tasks });
+        drop(guard);
+        self.inner
+            .store
+            .lock()
+            .set_setting(ACTIVE_KEY, &serde_json::json!(id.to_string()))?;
+        self.inner.events.accounts_changed();
+        Ok(())
+    }
+
+    /// Everything the UI needs at start.
+    pub async fn state(&self) -> Result<AppStateDto, AppError> {
+        let active = self.active_engine();
+        let accounts = self
+            .inner
+            .manager
+            .accounts()?
+            .iter()
+            .map(|r| AccountDto::of(r, active.as_ref().is_some_and(|(id, _)| *id == r.id)))
+            .collect();
+        let status = match &active {
+            Some((id, engine)) => StatusDto::of(id, &engine.status().borrow()),
+            None => StatusDto::signed_out(),
+        };
+        Ok(AppStateDto {
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            mode: self.inner.mode,
+            accounts,
+            active_account: active.map(|(id, _)| id.to_string()),
+            status,
+            settings: self.settings().view(&self.inner.policy),
+            config_problems: self.inner.problems.clone(),
+        })
+    }
+
+    /// Interactive sign-in through the system browser: a known account that needs it signs in
+    /// again (and its engine resumes), otherwise a new account is added and made active.
+    pub async fn sign_in(&self) -> Result<AccountDto, AppError> {
+        let org = self.inner.org.clone().ok_or_else(|| {
+            AppError::new(
+                "config_missing",
+                match self.inner.problems.first() {
+                    Some(p) => p.clone(),
+                    None => "No organisation is configured: set PERCH_TENANT and PERCH_CLIENT_ID (see the README).".into(),
+                },
+            )
+        })?;
+        let cancel = CancellationToken::new();
+        {
+            let mut slot = self.inner.sign_in.lock();
+            if let Some(previous) = slot.replace(cancel.clone()) {
+                previous.cancel();
+            }
+        }
+        let options = InteractiveOptions {
+            cancel: cancel.clone(),
+            ..InteractiveOptions::default()
+        };
+        let again = match self.active_engine() {
+            Some((id, _)) => {
+                let record = self.inner.manager.account(&id)?;
+                (record.state == AccountState::NeedsSignIn).then_some(id)
+            }
+            None => None,
+        };
+        let first = self.inner.manager.accounts()?.is_empty();
+        let result = match again {
+            Some(id) => {
+                self.inner
+                    .manager
+                    .sign_in_again(&id, self.inner.opener.as_ref(), &options)
+                    .await
+            }
+            None if first => {
+                self.inner
+                    .manager
+                    .sign_in(&org, self.inner.opener.as_ref(), &options)
+                    .await
+            }
+            None => {
+                self.inner
+                    .manager
+                    .add_account(&org, self.inner.opener.as_ref(), &options)
+                    .await
+            }
+        };
+        self.inner.sign_in.lock().take();
+        let record = result?;
+        match self.active_engine() {
+            Some((id, engine)) if id == record.id => {
+                engine.signed_in_again();
+                self.inner.events.accounts_changed();
+            }
+            _ => {
+                self.activate(record.id).await?;
+                if self.inner.mode == ModeDto::Demo {
+                    self.demo_follow().await;
+                }
+            }
+        }
+        Ok(AccountDto::of(&record, true))
+    }
+
+    /// The demo's first run: teams and channels, then a few followed channels.
+    async fn demo_follow(&self) {
+        let Some((_, engine)) = self.active_engine() else {
+            return;
+        };
+        if let Err(error) = engine.ensure_structure().await {
+            tracing::warn!(%error, "demo: no teams and channels");
+            return;
+        }
+        let Ok(teams) = engine.sidebar_snapshot().await else {
+            return;
+        };
+        if teams.iter().flat_map(|t| &t.channels).any(|c| c.channel.followed) {
+            return;
+        }
+        let mut picked = Vec::new();
+        for team in &teams {
+            if let Some(first) = team.channels.first() {
+                picked.push(first.channel.id.clone());
+            }
+        }
+        for team in &teams {
+            for c in team.channels.iter().skip(1) {
+                picked.push(c.channel.id.clone());
+            }
+        }
+        for id in picked.into_iter().take(DEMO_FOLLOWS) {
+            if let Err(error) = engine.set_followed(&id, true).await {
+                tracing::warn!(%error, "demo: could not follow a channel");
+            }
+        }
+    }
+
+    /// Gives up a sign-in that waits for the browser.
+    pub fn cancel_sign_in(&self) {
+        if let Some(token) = self.inner.sign_in.lock().take() {
+            token.cancel();
+        }
+    }
+
+    /// Signs an account out (with `purge`, its cache too); the next signed-in account, if any,
+    /// becomes active.
+    pub async fn sign_out(&self, account: &str, purge: bool) -> Result<(), AppError> {
+        let id: AccountId = account
+            .parse()
+            .map_err(|_| AppError::invalid(format!("`{account}` is not an account id")))?;
+        let was_active = self.active_engine().is_some_and(|(a, _)| a == id);
+        if was_active {
+            if let Some(active) = self.inner.active.lock().await.take() {
+                stop(active);
+            }
+            *self.inner.current.lock() = None;
+            for (_, sub) in self.inner.subs.lock().drain() {
+                sub.task.abort();
+            }
+        }
+        self.inner.manager.sign_out(&id, purge).await?;
+        if was_active {
+            if let Some(next) = self.remembered_account()? {
+                self.activate(next).await?;
+            } else {
+                self.inner.events.status(&StatusDto::signed_out());
+            }
+        }
+        self.inner.events.accounts_changed();
+        Ok(())
+    }
+
+    /// Makes another known account active.
+    pub async fn switch_account(&self, account: &str) -> Result<(), AppError> {
+        let id: AccountId = account
+            .parse()
+            .map_err(|_| AppError::invalid(format!("`{account}` is not an account id")))?;
+        if self.active_engine().is_some_and(|(a, _)| a == id) {
+            return Ok(());
+        }
+        self.activate(id).await
+    }
+
+    fn next_id(&self) -> u32 {
+        self.inner.next_sub.fetch_add(1, Ordering::Relaxed)
+    }
+
+    fn notify_levels(&self, account: AccountId) -> impl Fn(&str) -> NotifyLevelDto + '_ {
+        move |channel: &str| settings::notify_level(&self.inner.store.lock(), &account, channel)
+    }
+
+    /// The sidebar: a reset now, then diffs, until closed.
+    pub async fn subscribe_sidebar(&self, sink: Sink<Vec<SidebarDiffDto>>) -> Result<u32, AppError> {
+        let (account, engine) = self.engine()?;
+        let (teams, mut sidebar) = engine.sidebar().await?;
+        let levels = self.notify_levels(account);
+        let first = vec![SidebarDiffDto::Reset {
+            teams: teams.iter().map(|t| TeamDto::of(t, &levels)).collect(),
+        }];
+        let id = self.next_id();
+        if !sink(first) {
+            return Ok(id);
+        }
+        let app = self.clone();
+        let task = tokio::spawn(async move {
+            while let Some(batch) = sidebar.next().await {
+                match batch {
+                    Ok(diffs) => {
+                        let levels = app.notify_levels(account);
+                        let dtos = diffs.iter().map(|d| SidebarDiffDto::of(d, &levels)).collect();
+                        if !sink(dtos) {
+                            break;
+                        }
+                    }
+                    Err(error) => tracing::warn!(%error, "sidebar update failed"),
+                }
+            }
+        });
+        self.inner.subs.lock().insert(id, Subscription { task, older: None });
+        Ok(id)
+    }
+
+    /// A channel's timeline: a reset now (newest posts first), then diffs, until closed.
+    /// Opening it puts the channel in view (it syncs at once and often).
+    pub async fn open_timeline(
+        &self,
+        channel_id: &str,
+        sink: Sink<TimelineBatchDto>,
+    ) -> Result<u32, AppError> {
+        let (account, engine) = self.engine()?;
+        let (items, mut timeline) = engine.timeline(channel_id, TIMELINE_WINDOW).await?;
+        let me = account.user_id.to_string();
+        let complete = {
+            let state = self.inner.store.lock().sync_state(&account, channel_id)?;
+            state.history_complete && items.len() < TIMELINE_WINDOW
+        };
+        let id = self.next_id();
+        let reset = TimelineBatchDto {
+            subscription: id,
+            diffs: vec![TimelineDiffDto::Reset {
+                items: items.iter().map(|i| MessageDto::of(i, &me)).collect(),
+            }],
+            history_complete: complete,
+        };
+        if !sink(reset) {
+            return Ok(id);
+        }
+        let (older_tx, mut older_rx) =
+            mpsc::channel::<(usize, oneshot::Sender<Result<bool, AppError>>)>(4);
+        let task = tokio::spawn(async move {
+            let mut complete = complete;
+            loop {
+                tokio::select! {
+                    batch = timeline.next() => match batch {
+                        Some(Ok(diffs)) => {
+                            let dto = TimelineBatchDto {
+                                subscription: id,
+                                diffs: diffs.iter().map(|d| TimelineDiffDto::of(d, &me)).collect(),
+                                history_complete: complete,
+                            };
+                            if !sink(dto) { break; }
+                        }
+                        Some(Err(error)) => tracing::warn!(%error, "timeline update failed"),
+                        None => break,
+                    },
+                    Some((count, reply)) = older_rx.recv() => {
+                        match timeline.load_older(count).await {
+                            Ok(diffs) => {
+                                complete = diffs.is_empty();
+                                let dto = TimelineBatchDto {
+                                    subscription: id,
+                                    diffs: diffs.iter().map(|d| TimelineDiffDto::of(d, &me)).collect(),
+                                    history_complete: complete,
+                                };
+                                let _ = reply.send(Ok(complete));
+                                if !sink(dto) { break; }
+                            }
+                            Err(error) => { let _ = reply.send(Err(error.into())); }
+                        }
+                    }
+                }
+            }
+        });
+        self.inner.subs.lock().insert(
+            id,
+            Subscription {
+                task,
+                older: Some(older_tx),
+            },
+        );
+        self.view_channel(Some(channel_id));
+        Ok(id)
+    }
+
+    /// Loads older posts into a timeline subscription; true when all history is loaded.
+    pub async fn load_older(&self, subscription: u32, count: usize) -> Result<bool, AppError> {
+        let tx = self
+            .inner
+            .subs
+            .lock()
+            .get(&subscription)
+            .and_then(|s| s.older.clone())
+            .ok_or_else(|| AppError::invalid(format!("no timeline subscription {subscription}")))?;
+        let (reply, answer) = oneshot::channel();
+        tx.send((count, reply))
+            .await
+            .map_err(|_| AppError::new("subscription_closed", "the timeline was closed"))?;
+        answer
+            .await
+            .map_err(|_| AppError::new("subscription_closed", "the timeline was closed"))?
+    }
+
+    /// A thread: the root post then its replies (oldest first) now, then diffs to the
+    /// replies; the whole thread is fetched from Graph in the background.
+    pub async fn open_thread(
+        &self,
+        channel_id: &str,
+        root_id: &str,
+        sink: Sink<TimelineBatchDto>,
+    ) -> Result<u32, AppError> {
+        let (account, engine) = self.engine()?;
+        let me = account.user_id.to_string();
+        let (replies, mut thread) = engine.thread(channel_id, root_id).await?;
+        let root_key = MessageKey {
+            channel_id: channel_id.to_owned(),
+            root_id: root_id.to_owned(),
+            id: root_id.to_owned(),
+        };
+        let root = engine.message(root_key).await?;
+        let mut items = Vec::with_capacity(replies.len() + 1);
+        if let Some(row) = root {
+            let reply_count = i64::try_from(replies.len()).unwrap_or(i64::MAX);
+            items.push(MessageDto::of(
+                &perch_store::TimelineItem {
+                    row,
+                    reply_count,
+                    last_reply_at: replies.last().map(|r| r.row.created_at),
+                    unread: false,
+                    pending: Vec::new(),
+                },
+                &me,
+            ));
+        }
+        items.extend(replies.iter().map(|i| MessageDto::of(i, &me)));
+        let id = self.next_id();
+        if !sink(TimelineBatchDto {
+            subscription: id,
+            diffs: vec![TimelineDiffDto::Reset { items }],
+            history_complete: true,
+        }) {
+            return Ok(id);
+        }
+        let task = tokio::spawn({
+            let engine = engine.clone();
+            let (channel, root) = (channel_id.to_owned(), root_id.to_owned());
+            async move {
+                let fetch = {
+                    let engine = engine.clone();
+                    tokio::spawn(async move {
+                        if let Err(error) = engine.refresh_thread(&channel, &root).await {
+                            tracing::info!(code = error.code(), %error, "thread not refreshed");
+                        }
+                    })
+                };
+                while let Some(batch) = thread.next().await {
+                    match batch {
+                        Ok(diffs) => {
+                            let dto = TimelineBatchDto {
+                                subscription: id,
+                                diffs: diffs.iter().map(|d| TimelineDiffDto::of(d, &me)).collect(),
+                                history_complete: true,
+                            };
+                            if !sink(dto) {
+                                break;
+                            }
+                        }
+                        Err(error) => tracing::warn!(%error, "thread update failed"),
+                    }
+                }
+                fetch.abort();
+            }
+        });
+        self.inner
+            .subs
+            .lock()
+            .insert(id, Subscription { task, older: None });
+        Ok(id)
+    }
+
+    /// Ends a subscription (unknown ids are ignored: it may have ended on its own).
+    pub fn close_subscription(&self, subscription: u32) {
+        if let Some(sub) = self.inner.subs.lock().remove(&subscription) {
+            sub.task.abort();
+        }
+    }
+
+    /// Open subscriptions (tests check that closing works).
+    pub fn subscription_count(&self) -> usize {
+        self.inner.subs.lock().len()
+    }
+
+    /// The channel on screen (synced at once and often), or none.
+    pub fn view_channel(&self, channel_id: Option<&str>) {
+        *self.inner.in_view.lock() = channel_id.map(str::to_owned);
+        if let Some((_, engine)) = self.active_engine() {
+            engine.view_channel(channel_id);
+        }
+    }
+
+    /// The window was shown or hidden, and whether the person just did something.
+    pub fn attention(&self, visible: bool, input: bool) {
+        self.inner.visible.store(visible, Ordering::SeqCst);
+        if let Some((_, engine)) = self.active_engine() {
+            engine.window_visible(visible);
+            if input {
+                engine.user_input();
+            }
+        }
+    }
+
+    /// Marks a channel read up to now.
+    pub async fn mark_read(&self, channel_id: &str) -> Result<(), AppError> {
+        let (_, engine) = self.engine()?;
+        engine.mark_read(channel_id, Utc::now()).await?;
+        Ok(())
+    }
+
+    /// Follows or unfollows a channel.
+    pub async fn set_followed(&self, channel_id: &str, followed: bool) -> Result<(), AppError> {
+        let (_, engine) = self.engine()?;
+        engine.set_followed(channel_id, followed).await?;
+        Ok(())
+    }
+
+    /// Teams and channels now.
+    pub async fn refresh(&self) -> Result<(), AppError> {
+        let (_, engine) = self.engine()?;
+        engine.refresh().await?;
+        Ok(())
+    }
+
+    /// Queues a new post.
+    pub async fn post(
+        &self,
+        channel_id: &str,
+        draft: Draft,
+        subject: Option<String>,
+        importance: Option<String>,
+    ) -> Result<i64, AppError> {
+        let (_, engine) = self.engine()?;
+        let item = engine
+            .post(
+                channel_id,
+                NewPost {
+                    draft,
+                    subject: subject.filter(|s| !s.trim().is_empty()),
+                    importance,
+                },
+            )
+            .await?;
+        self.clear_draft(channel_id, None);
+        Ok(item.id)
+    }
+
+    /// Queues a reply.
+    pub async fn reply(&self, channel_id: &str, root_id: &str, draft: Draft) -> Result<i64, AppError> {
+        let (_, engine) = self.engine()?;
+        let item = engine.reply(channel_id, root_id, &draft).await?;
+        self.clear_draft(channel_id, Some(root_id));
+        Ok(item.id)
+    }
+
+    /// Queues an edit.
+    pub async fn edit(&self, channel_id: &str, message_id: &str, draft: Draft) -> Result<i64, AppError> {
+        let (account, engine) = self.engine()?;
+        // An edit keeps the post's subject and importance (the composer edits the body).
+        let current = {
+            let store = self.inner.store.lock();
+            match store.find_message(&account, channel_id, message_id)? {
+                Some(key) => store.message(&account, &key)?,
+                None => None,
+            }
+        };
+        let (subject, importance) = match (current, perch_engine::echo::parse_local_id(message_id)) {
+            (Some(row), _) => (row.subject, Some(row.importance)),
+            (None, Some(local)) => match engine.outbox_item(local).await? {
+                Some(item) => {
+                    let payload = perch_engine::echo::Payload::of(&item);
+                    (payload.subject, payload.importance)
+                }
+                None => (None, None),
+            },
+            (None, None) => (None, None),
+        };
+        let post = NewPost {
+            draft,
+            subject,
+            importance,
+        };
+        Ok(engine.edit(channel_id, message_id, post).await?.id)
+    }
+
+    /// Queues a delete.
+    pub async fn delete(&self, channel_id: &str, message_id: &str) -> Result<i64, AppError> {
+        let (_, engine) = self.engine()?;
+        Ok(engine.delete(channel_id, message_id).await?.id)
+    }
+
+    /// Queues an undelete.
+    pub async fn undelete(&self, channel_id: &str, message_id: &str) -> Result<i64, AppError> {
+        let (_, engine) = self.engine()?;
+        Ok(engine.undelete(channel_id, message_id).await?.id)
+    }
+
+    /// Queues a reaction.
+    pub async fn react(&self, channel_id: &str, message_id: &str, reaction: &str) -> Result<i64, AppError> {
+        let (_, engine) = self.engine()?;
+        Ok(engine.react(channel_id, message_id, reaction).await?.id)
+    }
+
+    /// Queues removing a reaction.
+    pub async fn unreact(&self, channel_id: &str, message_id: &str, reaction: &str) -> Result<i64, AppError> {
+        let (_, engine) = self.engine()?;
+        Ok(engine.unreact(channel_id, message_id, reaction).await?.id)
+    }
+
+    /// Unfinished writes.
+    pub async fn outbox(&self) -> Result<Vec<OutboxItemDto>, AppError> {
+        let (account, engine) = self.engine()?;
+        let items = engine.outbox(None, false).await?;
+        let channels: HashMap<String, String> = self
+            .inner
+            .store
+            .lock()
+            .channels(&account)?
+            .into_iter()
+            .map(|c| (c.id, c.display_name))
+            .collect();
+        Ok(items
+            .iter()
+            .map(|item| {
+                let payload = perch_engine::echo::Payload::of(item);
+                let preview = match (&payload.html, &payload.reaction) {
+                    (Some(html), _) => notify::shorten(&plain_text(html), 80),
+                    (None, Some(r)) => reaction_emoji(r),
+                    (None, None) => String::new(),
+                };
+                OutboxItemDto {
+                    id: item.id,
+                    channel_id: item.channel_id.clone(),
+                    channel_name: channels.get(&item.channel_id).cloned().unwrap_or_default(),
+                    kind: item.kind.into(),
+                    state: item.state.into(),
+                    preview,
+                    attempts: item.attempts,
+                    enqueued_at: ts(item.enqueued_at),
+                    next_attempt_at: item.next_attempt_at.map(ts),
+                    error_code: item.last_error_code.clone(),
+                    error_message: item.last_error_message.clone(),
+                }
+            })
+            .collect())
+    }
+
+    /// Retries a write now.
+    pub async fn outbox_retry(&self, id: i64) -> Result<(), AppError> {
+        let (_, engine) = self.engine()?;
+        if !engine.retry(id).await? {
+            return Err(AppError::new(
+                "not_retryable",
+                "This message is already on its way (or was sent).",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Discards a write (and those that depend on it).
+    pub async fn outbox_cancel(&self, id: i64) -> Result<(), AppError> {
+        let (_, engine) = self.engine()?;
+        if !engine.cancel(id).await? {
+            return Err(AppError::new(
+                "not_cancellable",
+                "This message was already sent and can no longer be discarded.",
+            ));
+        }
+        Ok(())
+    }
+
+    /// A channel's members for mention suggestions.
+    pub async fn members(&self, channel_id: &str) -> Result<Vec<MemberDto>, AppError> {
+        let (_, engine) = self.engine()?;
+        Ok(engine
+            .members(channel_id, false)
+            .await?
+            .into_iter()
+            .map(|m| MemberDto {
+                user_id: m.user_id,
+                display_name: m.display_name,
+                email: m.email,
+            })
+            .collect())
+    }
+
+    /// Offline search.
+    pub async fn search(
+        &self,
+        text: &str,
+        channel_id: Option<String>,
+        limit: usize,
+    ) -> Result<Vec<SearchHitDto>, AppError> {
+        let (account, engine) = self.engine()?;
+        let hits = engine
+            .search(SearchQuery {
+                text: text.to_owned(),
+                channel_id,
+                limit: limit.clamp(1, 100),
+                ..SearchQuery::default()
+            })
+            .await?;
+        let (teams, channels) = {
+            let store = self.inner.store.lock();
+            let teams: HashMap<String, String> = store
+                .teams(&account)?
+                .into_iter()
+                .map(|t| (t.id, t.display_name))
+                .collect();
+            let channels: HashMap<String, String> = store
+                .channels(&account)?
+                .into_iter()
+                .map(|c| (c.id, c.display_name))
+                .collect();
+            (teams, channels)
+        };
+        Ok(hits
+            .iter()
+            .map(|h| {
+                SearchHitDto::of(
+                    h,
+                    teams.get(&h.team_id).cloned().unwrap_or_default(),
+                    channels.get(&h.key.channel_id).cloned().unwrap_or_default(),
+                )
+            })
+            .collect())
+    }
+
+    /// A saved draft.
+    pub fn load_draft(&self, channel_id: &str, root_id: Option<&str>) -> Result<Option<SavedDraftDto>, AppError> {
+        let (account, _) = self.engine()?;
+        let body = self.inner.store.lock().draft(&account, channel_id, root_id)?;
+        Ok(body.and_then(|b| match serde_json::from_str::<SavedDraftDto>(&b) {
+            Ok(d) => Some(d),
+            Err(error) => {
+                tracing::warn!(%error, "a saved draft is unreadable; starting empty");
+                None
+            }
+        }))
+    }
+
+    /// Saves a draft; an empty one (no blocks, no subject) is deleted.
+    pub fn save_draft(&self, draft: &SavedDraftDto) -> Result<(), AppError> {
+        let (account, _) = self.engine()?;
+        let empty = draft.draft.blocks.is_empty()
+            && draft.subject.as_deref().is_none_or(|s| s.trim().is_empty());
+        let body = if empty {
+            None
+        } else {
+            Some(serde_json::to_string(draft).map_err(|e| AppError::internal(e.to_string()))?)
+        };
+        self.inner.store.lock().set_draft(
+            &account,
+            &draft.channel_id,
+            draft.root_id.as_deref(),
+            body.as_deref(),
+        )?;
+        Ok(())
+    }
+
+    fn clear_draft(&self, channel_id: &str, root_id: Option<&str>) {
+        if let Some((account, _)) = self.active_engine() {
+            if let Err(error) = self
+                .inner
+                .store
+                .lock()
+                .set_draft(&account, channel_id, root_id, None)
+            {
+                tracing::warn!(%error, "could not clear a sent draft");
+            }
+        }
+    }
+
+    /// Saves settings (validated against the policy); the engine picks up new intervals at the
+    /// next start of the account.
+    pub fn update_settings(&self, dto: &SettingsDto) -> Result<SettingsDto, AppError> {
+        let settings = Settings::from_dto(dto, &self.inner.policy)?;
+        settings.save(&mut self.inner.store.lock())?;
+        Ok(settings.view(&self.inner.policy))
+    }
+
+    /// Sets a channel's notifications.
+    pub fn set_notify(&self, channel_id: &str, level: NotifyLevelDto) -> Result<(), AppError> {
+        let (account, _) = self.engine()?;
+        settings::set_notify_level(&mut self.inner.store.lock(), &account, channel_id, level)
+    }
+
+    /// The media cache's view of the app (for [`crate::media`]).
+    pub(crate) fn media_parts(&self) -> Result<(AccountId, Engine, DataDir), AppError> {
+        let (id, engine) = self.engine()?;
+        Ok((id, engine, self.inner.data_dir.clone()))
+    }
+
+    pub(crate) fn store(&self) -> &parking_lot::Mutex<Store> {
+        &self.inner.store
+    }
+}
+
+/// Drops the demo accounts' cache when the demo tenant's address changed (stored links and
+/// hosts name the old one); the next sign-in starts fresh.
+fn forget_demo_accounts(store: &Store, org: &Organisation) -> Result<(), AppError> {
+    for record in store.accounts()? {
+        if record.client_id == org.client_id && record.hosts != org.hosts {
+            tracing::info!(account = %record.id, "the demo tenant moved; forgetting its old cache");
+            store.delete_account(&record.id)?;
+        }
+    }
+    Ok(())
+}
+
+fn stop(active: Active) {
+    for task in active.tasks {
+        task.abort();
+    }
+    active.engine.shutdown();
+    tracing::debug!(account = %active.id, "engine stopped");
+}
+
+fn plain_text(html: &str) -> String {
+    let media = perch_html::MediaRewrite {
+        graph_bases: Vec::new(),
+        media_prefix: "perch-media://localhost/".into(),
+        account_key: String::new(),
+    };
+    perch_html::sanitize(html, "html", &media).text
+}
+
+async fn forward_status(id: AccountId, engine: Engine, events: Arc<dyn Events>) {
+    let mut rx = engine.status();
+    loop {
+        let dto = StatusDto::of(&id, &rx.borrow_and_update());
+        events.status(&dto);
+        if rx.changed().await.is_err() {
+            break;
+        }
+    }
+}
+
+async fn forward_notifications(app: App, id: AccountId, engine: Engine) {
+    let mut rx = engine.changes();
+    let mut notifier = Notifier::new(Utc::now());
+    let me = id.user_id.to_string();
+    loop {
+        let change = match rx.recv().await {
+            Ok(c) => c,
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+        };
+        let perch_engine::Change::Messages {
+            channel_id,
+            inserted,
+            ..
+        } = change
+        else {
+            continue;
+        };
+        if inserted.is_empty() {
+            continue;
+        }
+        let (names, followed, level) = {
+            let store = app.inner.store.lock();
+            let channel = store
+                .channels(&id)
+                .ok()
+                .and_then(|cs| cs.into_iter().find(|c| c.id == channel_id));
+            let Some(channel) = channel else { continue };
+            let team = store
+                .teams(&id)
+                .ok()
+                .and_then(|ts| ts.into_iter().find(|t| t.id == channel.team_id))
+                .map(|t| t.display_name)
+                .unwrap_or_default();
+            let level = settings::notify_level(&store, &id, &channel_id);
+            ((team, channel.display_name), channel.followed, level)
+        };
+        let mut batch = Vec::new();
+        for key in &inserted {
+            let Ok(Some(row)) = engine.message(key.clone()).await else {
+                continue;
+            };
+            batch.push(notify::Incoming {
+                key: key.into(),
+                channel_name: names.1.clone(),
+                team_name: names.0.clone(),
+                followed,
+                level,
+                from_id: row.from_id.clone(),
+                from_name: row.from_name.clone(),
+                message_type: row.message_type.clone(),
+                created_at: row.created_at,
+                deleted: row.deleted_at.is_some(),
+                mentions_me: row.mentions_me,
+                text: row.body_text.clone(),
+                subject: row.subject.clone(),
+            });
+        }
+        let settings = app.settings();
+        let view = settings.view(&app.inner.policy);
+        let in_view = app.inner.in_view.lock().clone();
+        let visible = app.inner.visible.load(Ordering::SeqCst);
+        let ctx = notify::Context {
+            me: &me,
+            in_view: in_view.as_deref().filter(|_| visible),
+            quiet: settings.is_quiet(chrono::Local::now().time()),
+            previews: view.notification_previews,
+            now: Utc::now(),
+        };
+        for n in notifier.consider(&batch, &ctx) {
+            app.inner.events.notify(&n);
+        }
+    }
+}
