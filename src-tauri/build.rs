@@ -18,5 +18,39 @@ fn main() {
 
 /// Every command the shell exposes. Keep in sync with `commands::handler()`.
 fn perch_commands() -> &'static [&'static str] {
-    &["app_info"]
+    &[
+        "app_info",
+        "app_state",
+        "sign_in",
+        "cancel_sign_in",
+        "sign_out",
+        "switch_account",
+        "subscribe_sidebar",
+        "open_timeline",
+        "load_older",
+        "open_thread",
+        "close_subscription",
+        "view_channel",
+        "attention",
+        "mark_read",
+        "set_followed",
+        "refresh",
+        "post",
+        "reply",
+        "edit_message",
+        "delete_message",
+        "undelete_message",
+        "react",
+        "unreact",
+        "outbox_list",
+        "outbox_retry",
+        "outbox_cancel",
+        "members",
+        "search",
+        "load_draft",
+        "save_draft",
+        "update_settings",
+        "set_notify",
+        "open_external",
+    ]
 }

@@ -1,15 +1,277 @@
-//! The Tauri shell: builds the app (generic over the runtime, so `tauri::test` can drive it),
-//! registers the commands and owns nothing else. Commands are thin: they take state, call one
-//! core method and map errors to `{code, message}` for the UI.
+//! The Tauri shell: the only code that knows Tauri. It builds the app (generic over the runtime,
+//! so `tauri::test` can drive it), starts [`perch_app::App`] in the background, and exposes it
+//! through thin commands ([`commands`]), the `perch-media:` scheme (inline images, served from
+//! the app core with the account's token, which never reaches the web view), events for small
+//! global state (`status`, `accounts-changed`), desktop notifications, and the guards: the web
+//! view never navigates away from the app (links go to the system browser), and only declared,
+//! granted commands can be called.
 
 pub mod commands;
 
-use tauri::{Builder, Runtime};
+use std::sync::Arc;
 
-/// Adds every command and plugin to a builder, for any runtime (`tauri::test::mock_builder()`
-/// in tests, `Builder::default()` in the app).
+use perch_app::dto::StatusDto;
+use perch_app::{App, AppConfig, AppError, Events, Notification, SettingsPolicy};
+use perch_auth::{KeyringStore, MemoryStore, SecretStore, SystemOpener};
+use perch_core::{DataDir, Platform};
+use tauri::http::{header, Response, StatusCode};
+use tauri::{AppHandle, Builder, Emitter, Manager, Runtime};
+use tokio::sync::watch;
+
+/// The app core, once started (or why it could not start).
+pub struct Shell {
+    rx: watch::Receiver<Option<Result<App, AppError>>>,
+    tx: std::sync::Mutex<Option<watch::Sender<Option<Result<App, AppError>>>>>,
+}
+
+impl Shell {
+    /// Waits for the app core to be ready.
+    pub async fn app(&self) -> Result<App, AppError> {
+        let mut rx = self.rx.clone();
+        loop {
+            if let Some(result) = rx.borrow_and_update().clone() {
+                return result;
+            }
+            if rx.changed().await.is_err() {
+                return Err(AppError::new("app_stopped", "Perch is shutting down."));
+            }
+        }
+    }
+}
+
+/// Forwards the app core's events to the window.
+struct WindowEvents<R: Runtime> {
+    handle: AppHandle<R>,
+}
+
+impl<R: Runtime> Events for WindowEvents<R> {
+    fn status(&self, status: &StatusDto) {
+        if let Err(error) = self.handle.emit("status", status) {
+            tracing::debug!(%error, "status not delivered");
+        }
+    }
+
+    fn accounts_changed(&self) {
+        let _ = self.handle.emit("accounts-changed", ());
+    }
+
+    fn notify(&self, n: &Notification) {
+        use tauri_plugin_notification::NotificationExt;
+        if self
+            .handle
+            .try_state::<tauri_plugin_notification::Notification<R>>()
+            .is_none()
+        {
+            return;
+        }
+        if let Err(error) = self
+            .handle
+            .notification()
+            .builder()
+            .title(&n.title)
+            .body(&n.body)
+            .show()
+        {
+            tracing::warn!(%error, "could not show a notification");
+        }
+    }
+}
+
+/// The media prefix the web view loads inline images from (WebView2 maps custom schemes to
+/// `http://{scheme}.localhost/`).
+pub fn media_prefix() -> &'static str {
+    if cfg!(windows) {
+        "http://perch-media.localhost/"
+    } else {
+        "perch-media://localhost/"
+    }
+}
+
+/// Opens an http(s) or mailto link in the system browser (never in the web view).
+pub fn open_external<R: Runtime>(handle: &AppHandle<R>, url: &str) -> Result<(), AppError> {
+    let parsed = url::Url::parse(url)
+        .map_err(|_| AppError::invalid(format!("`{url}` is not a link Perch can open")))?;
+    if !matches!(parsed.scheme(), "http" | "https" | "mailto") {
+        return Err(AppError::invalid(
+            "Perch opens only web (http, https) and mail links",
+        ));
+    }
+    if let Some(opener) = handle.try_state::<tauri_plugin_opener::Opener<R>>() {
+        return opener
+            .open_url(parsed.as_str(), None::<&str>)
+            .map_err(|e| AppError::new("open_failed", format!("could not open the link: {e}")));
+    }
+    use perch_auth::BrowserOpener;
+    SystemOpener
+        .open(parsed.as_str())
+        .map_err(|e| AppError::new("open_failed", format!("could not open the link: {e}")))
+}
+
+/// Whether the web view may load `url` itself: only the app's own pages.
+pub fn is_app_url(url: &url::Url) -> bool {
+    match url.scheme() {
+        "tauri" => url.host_str() == Some("localhost"),
+        "http" | "https" => {
+            url.host_str() == Some("tauri.localhost")
+                || (cfg!(debug_assertions)
+                    && url.host_str() == Some("127.0.0.1")
+                    && url.port() == Some(1420))
+        }
+        "about" => url.as_str() == "about:blank",
+        _ => false,
+    }
+}
+
+/// Where the app core comes from: the real configuration (`run`) or a test's.
+pub type Starter = Box<dyn FnOnce() -> Result<AppConfig, AppError> + Send>;
+
+/// The configuration from the process environment: the data folder (`PERCH_DATA_DIR` or the
+/// platform's), the OS keyring (or memory when it cannot be used, reported), `PERCH_*`
+/// settings, the system browser, demo mode unless `PERCH_DEMO=0`.
+pub fn config_from_env() -> Result<AppConfig, AppError> {
+    let env: Vec<(String, String)> = std::env::vars().collect();
+    let data_dir = DataDir::resolve(env.iter().cloned(), Platform::current()).ok_or_else(|| {
+        AppError::new(
+            "no_data_dir",
+            "Perch cannot tell where to keep its data: set PERCH_DATA_DIR or HOME.",
+        )
+    })?;
+    let secrets: Arc<dyn SecretStore> = match KeyringStore::platform() {
+        Ok(keyring) => Arc::new(keyring),
+        Err(error) => {
+            tracing::warn!(code = error.code(), %error, "no keyring: sign-ins last this session only");
+            Arc::new(MemoryStore::new())
+        }
+    };
+    let allow_demo = !env.iter().any(|(k, v)| k == "PERCH_DEMO" && v == "0");
+    let engine = perch_engine::EngineConfig {
+        media_prefix: media_prefix().to_owned(),
+        ..perch_engine::EngineConfig::default()
+    };
+    Ok(AppConfig {
+        data_dir,
+        env,
+        secrets,
+        opener: Arc::new(SystemOpener),
+        allow_demo,
+        demo_live: true,
+        engine,
+        policy: SettingsPolicy::default(),
+    })
+}
+
+fn serve_media<R: Runtime>(
+    handle: AppHandle<R>,
+    path: String,
+    responder: tauri::UriSchemeResponder,
+) {
+    tauri::async_runtime::spawn(async move {
+        let result = match handle.state::<Shell>().app().await {
+            Ok(app) => app.media(&path).await,
+            Err(e) => Err(e),
+        };
+        let response = match result {
+            Ok(media) => Response::builder()
+                .status(StatusCode::OK)
+                .header(header::CONTENT_TYPE, media.content_type)
+                .header(header::CACHE_CONTROL, "private, max-age=86400")
+                .header("X-Content-Type-Options", "nosniff")
+                .header(header::CONTENT_SECURITY_POLICY, "default-src 'none'")
+                .body(media.bytes),
+            Err(error) => {
+                tracing::debug!(code = %error.code, "media not served");
+                Response::builder()
+                    .status(StatusCode::NOT_FOUND)
+                    .header(header::CONTENT_TYPE, "text/plain")
+                    .body(error.message.into_bytes())
+            }
+        };
+        match response {
+            Ok(r) => responder.respond(r),
+            Err(error) => tracing::warn!(%error, "bad media response"),
+        }
+    });
+}
+
+/// Adds every command, the media scheme and the navigation guard to a builder, for any runtime
+/// (`tauri::test::mock_builder()` in tests, `Builder::default()` in the app). The core is
+/// started by [`start_core`].
 pub fn setup<R: Runtime>(builder: Builder<R>) -> Builder<R> {
-    builder.invoke_handler(commands::handler())
+    let (tx, rx) = watch::channel(None);
+    builder
+        .manage(Shell {
+            rx,
+            tx: std::sync::Mutex::new(Some(tx)),
+        })
+        .invoke_handler(commands::handler())
+        .plugin(
+            tauri::plugin::Builder::<R>::new("perch-guard")
+                .on_navigation(|webview, url| {
+                    if is_app_url(url) {
+                        return true;
+                    }
+                    tracing::info!(url = %url.scheme(), "navigation blocked; opening outside");
+                    if matches!(url.scheme(), "http" | "https" | "mailto") {
+                        let _ = open_external(webview.app_handle(), url.as_str());
+                    }
+                    false
+                })
+                .build(),
+        )
+        .register_asynchronous_uri_scheme_protocol("perch-media", |ctx, request, responder| {
+            serve_media(
+                ctx.app_handle().clone(),
+                request.uri().path().to_owned(),
+                responder,
+            );
+        })
+        .on_window_event(|window, event| {
+            if let tauri::WindowEvent::Focused(focused) = event {
+                let handle = window.app_handle().clone();
+                let focused = *focused;
+                tauri::async_runtime::spawn(async move {
+                    if let Ok(app) = handle.state::<Shell>().app().await {
+                        app.attention(focused, focused);
+                    }
+                });
+            }
+        })
+}
+
+/// Starts the app core in the background; commands wait for it. Called once, from the app's
+/// setup hook (tests call it after building the mock app).
+pub fn start_core<R: Runtime>(handle: &AppHandle<R>, start: Starter) {
+    let Some(tx) = handle
+        .state::<Shell>()
+        .tx
+        .lock()
+        .ok()
+        .and_then(|mut t| t.take())
+    else {
+        tracing::error!("the app core was started twice");
+        return;
+    };
+    let handle = handle.clone();
+    tauri::async_runtime::spawn(async move {
+        let events = Arc::new(WindowEvents {
+            handle: handle.clone(),
+        });
+        let result = match start() {
+            Ok(config) => App::start(config, events).await,
+            Err(e) => Err(e),
+        };
+        if let Err(error) = &result {
+            tracing::error!(code = %error.code, %error, "Perch could not start its core");
+        }
+        let app = result.as_ref().ok().cloned();
+        let _ = tx.send(Some(result));
+        if let Some(app) = app {
+            let _ = handle.emit("accounts-changed", ());
+            if let Err(error) = app.demo_sign_in_if_needed().await {
+                tracing::warn!(code = %error.code, %error, "demo sign-in failed");
+            }
+        }
+    });
 }
 
 /// Runs the desktop app.
@@ -25,8 +287,42 @@ pub fn run() {
         println!("perch {}", env!("CARGO_PKG_VERSION"));
         return;
     }
-    if let Err(error) = setup(Builder::<tauri::Wry>::default()).run(tauri::generate_context!()) {
-        tracing::error!(%error, "Perch could not start");
-        std::process::exit(1);
-    }
+    let builder = Builder::<tauri::Wry>::default()
+        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
+            if let Some(window) = app.get_webview_window("main") {
+                let _ = window.unminimize();
+                let _ = window.show();
+                let _ = window.set_focus();
+            }
+        }))
+        .plugin(tauri_plugin_window_state::Builder::default().build())
+        .plugin(tauri_plugin_opener::init())
+        .plugin(tauri_plugin_notification::init())
+        .setup(|app| {
+            start_core(app.handle(), Box::new(config_from_env));
+            Ok(())
+        });
+    let app = match setup(builder).build(tauri::generate_context!()) {
+        Ok(app) => app,
+        Err(error) => {
+            tracing::error!(%error, "Perch could not start");
+            std::process::exit(1);
+        }
+    };
+    app.run(|handle, event| {
+        if let tauri::RunEvent::Exit = event {
+            // Save the demo tenant and stop the engines before the process ends.
+            let handle = handle.clone();
+            tauri::async_runtime::block_on(async move {
+                let shell = handle.state::<Shell>();
+                let ready = shell.rx.borrow().clone();
+                if let Some(Ok(app)) = ready {
+                    app.shutdown().await;
+                }
+            });
+        }
+    });
 }
+
+#[cfg(test)]
+mod tests;
