@@ -31,7 +31,8 @@ export function focusables(root: HTMLElement): HTMLElement[] {
 export function trapFocus(node: HTMLElement) {
   const previous = document.activeElement as HTMLElement | null;
   queueMicrotask(() => {
-    const initial = node.querySelector<HTMLElement>("[data-autofocus]") ?? focusables(node)[0] ?? node;
+    const all = focusables(node);
+    const initial = node.querySelector<HTMLElement>("[data-autofocus]") ?? all.find((el) => !el.closest("header")) ?? all[0] ?? node;
     initial.focus();
   });
   function onKeydown(event: KeyboardEvent) {

@@ -61,6 +61,9 @@ async function run(step: string) {
       document.execCommand("insertText", false, "Thanks @gr");
       break;
     }
+    case "bottom":
+      q("[data-testid=jump-to-latest]")?.click();
+      break;
     case "firehose":
       q("[data-channel-id=c-firehose] .channel-row")?.click();
       await wait(800);
