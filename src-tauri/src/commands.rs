@@ -1,13 +1,13 @@
-//! The commands the UI may invoke: thin wrappers over [`perch_app::App`], one call each,
+//! The commands the UI may invoke: thin wrappers over [`perch_client::App`], one call each,
 //! errors as `{code, message}`. Each is declared in `build.rs` and granted in
 //! `capabilities/default.json`; anything else is refused by Tauri. Streams (sidebar,
 //! timelines, threads) go back over the `Channel` the UI passes in.
 
-use perch_app::dto::{
+use perch_client::dto::{
     AccountDto, AppStateDto, CommandErrorDto, MemberDto, NotifyLevelDto, OutboxItemDto,
     SavedDraftDto, SearchHitDto, SettingsDto, SidebarDiffDto, TimelineBatchDto,
 };
-use perch_app::{App, AppError};
+use perch_client::{App, AppError};
 use perch_core::compose::Draft;
 use serde::Serialize;
 use tauri::ipc::Channel;
@@ -36,7 +36,7 @@ async fn app(shell: &State<'_, Shell>) -> Answer<App> {
 
 fn sink<T: Serialize + Clone + Send + Sync + 'static>(
     channel: Channel<T>,
-) -> perch_app::Sink<T> {
+) -> perch_client::Sink<T> {
     std::sync::Arc::new(move |batch: T| channel.send(batch).is_ok())
 }
 
@@ -71,13 +71,21 @@ pub async fn cancel_sign_in(shell: State<'_, Shell>) -> Answer<()> {
 /// Signs an account out.
 #[tauri::command]
 pub async fn sign_out(shell: State<'_, Shell>, account_id: String, purge: bool) -> Answer<()> {
-    app(&shell).await?.sign_out(&account_id, purge).await.map_err(err)
+    app(&shell)
+        .await?
+        .sign_out(&account_id, purge)
+        .await
+        .map_err(err)
 }
 
 /// Makes another account active.
 #[tauri::command]
 pub async fn switch_account(shell: State<'_, Shell>, account_id: String) -> Answer<()> {
-    app(&shell).await?.switch_account(&account_id).await.map_err(err)
+    app(&shell)
+        .await?
+        .switch_account(&account_id)
+        .await
+        .map_err(err)
 }
 
 /// Streams the sidebar.
@@ -86,7 +94,11 @@ pub async fn subscribe_sidebar(
     shell: State<'_, Shell>,
     on_diffs: Channel<Vec<SidebarDiffDto>>,
 ) -> Answer<u32> {
-    app(&shell).await?.subscribe_sidebar(sink(on_diffs)).await.map_err(err)
+    app(&shell)
+        .await?
+        .subscribe_sidebar(sink(on_diffs))
+        .await
+        .map_err(err)
 }
 
 /// Streams a channel's timeline.
@@ -157,8 +169,16 @@ pub async fn mark_read(shell: State<'_, Shell>, channel_id: String) -> Answer<()
 
 /// Follows or unfollows a channel.
 #[tauri::command]
-pub async fn set_followed(shell: State<'_, Shell>, channel_id: String, followed: bool) -> Answer<()> {
-    app(&shell).await?.set_followed(&channel_id, followed).await.map_err(err)
+pub async fn set_followed(
+    shell: State<'_, Shell>,
+    channel_id: String,
+    followed: bool,
+) -> Answer<()> {
+    app(&shell)
+        .await?
+        .set_followed(&channel_id, followed)
+        .await
+        .map_err(err)
 }
 
 /// Teams and channels now.
@@ -191,7 +211,11 @@ pub async fn reply(
     root_id: String,
     draft: Draft,
 ) -> Answer<i64> {
-    app(&shell).await?.reply(&channel_id, &root_id, draft).await.map_err(err)
+    app(&shell)
+        .await?
+        .reply(&channel_id, &root_id, draft)
+        .await
+        .map_err(err)
 }
 
 /// Queues an edit.
@@ -202,7 +226,11 @@ pub async fn edit_message(
     message_id: String,
     draft: Draft,
 ) -> Answer<i64> {
-    app(&shell).await?.edit(&channel_id, &message_id, draft).await.map_err(err)
+    app(&shell)
+        .await?
+        .edit(&channel_id, &message_id, draft)
+        .await
+        .map_err(err)
 }
 
 /// Queues a delete.
@@ -212,7 +240,11 @@ pub async fn delete_message(
     channel_id: String,
     message_id: String,
 ) -> Answer<i64> {
-    app(&shell).await?.delete(&channel_id, &message_id).await.map_err(err)
+    app(&shell)
+        .await?
+        .delete(&channel_id, &message_id)
+        .await
+        .map_err(err)
 }
 
 /// Queues an undelete.
@@ -222,7 +254,11 @@ pub async fn undelete_message(
     channel_id: String,
     message_id: String,
 ) -> Answer<i64> {
-    app(&shell).await?.undelete(&channel_id, &message_id).await.map_err(err)
+    app(&shell)
+        .await?
+        .undelete(&channel_id, &message_id)
+        .await
+        .map_err(err)
 }
 
 /// Queues a reaction.
@@ -233,7 +269,11 @@ pub async fn react(
     message_id: String,
     reaction: String,
 ) -> Answer<i64> {
-    app(&shell).await?.react(&channel_id, &message_id, &reaction).await.map_err(err)
+    app(&shell)
+        .await?
+        .react(&channel_id, &message_id, &reaction)
+        .await
+        .map_err(err)
 }
 
 /// Queues removing a reaction.
@@ -244,7 +284,11 @@ pub async fn unreact(
     message_id: String,
     reaction: String,
 ) -> Answer<i64> {
-    app(&shell).await?.unreact(&channel_id, &message_id, &reaction).await.map_err(err)
+    app(&shell)
+        .await?
+        .unreact(&channel_id, &message_id, &reaction)
+        .await
+        .map_err(err)
 }
 
 /// Unfinished writes.
@@ -293,7 +337,10 @@ pub async fn load_draft(
     channel_id: String,
     root_id: Option<String>,
 ) -> Answer<Option<SavedDraftDto>> {
-    app(&shell).await?.load_draft(&channel_id, root_id.as_deref()).map_err(err)
+    app(&shell)
+        .await?
+        .load_draft(&channel_id, root_id.as_deref())
+        .map_err(err)
 }
 
 /// Saves a draft.
@@ -304,7 +351,10 @@ pub async fn save_draft(shell: State<'_, Shell>, draft: SavedDraftDto) -> Answer
 
 /// Saves settings.
 #[tauri::command]
-pub async fn update_settings(shell: State<'_, Shell>, settings: SettingsDto) -> Answer<SettingsDto> {
+pub async fn update_settings(
+    shell: State<'_, Shell>,
+    settings: SettingsDto,
+) -> Answer<SettingsDto> {
     app(&shell).await?.update_settings(&settings).map_err(err)
 }
 
@@ -315,7 +365,10 @@ pub async fn set_notify(
     channel_id: String,
     level: NotifyLevelDto,
 ) -> Answer<()> {
-    app(&shell).await?.set_notify(&channel_id, level).map_err(err)
+    app(&shell)
+        .await?
+        .set_notify(&channel_id, level)
+        .map_err(err)
 }
 
 /// Opens an http(s) or mailto link in the system browser.

@@ -1,5 +1,5 @@
 //! The Tauri shell: the only code that knows Tauri. It builds the app (generic over the runtime,
-//! so `tauri::test` can drive it), starts [`perch_app::App`] in the background, and exposes it
+//! so `tauri::test` can drive it), starts [`perch_client::App`] in the background, and exposes it
 //! through thin commands ([`commands`]), the `perch-media:` scheme (inline images, served from
 //! the app core with the account's token, which never reaches the web view), events for small
 //! global state (`status`, `accounts-changed`), desktop notifications, and the guards: the web
@@ -10,9 +10,9 @@ pub mod commands;
 
 use std::sync::Arc;
 
-use perch_app::dto::StatusDto;
-use perch_app::{App, AppConfig, AppError, Events, Notification, SettingsPolicy};
 use perch_auth::{KeyringStore, MemoryStore, SecretStore, SystemOpener};
+use perch_client::dto::StatusDto;
+use perch_client::{App, AppConfig, AppError, Events, Notification, SettingsPolicy};
 use perch_core::{DataDir, Platform};
 use tauri::http::{header, Response, StatusCode};
 use tauri::{AppHandle, Builder, Emitter, Manager, Runtime};
@@ -136,10 +136,21 @@ pub fn config_from_env() -> Result<AppConfig, AppError> {
             "Perch cannot tell where to keep its data: set PERCH_DATA_DIR or HOME.",
         )
     })?;
-    let secrets: Arc<dyn SecretStore> = match KeyringStore::platform() {
+    // The keyring is probed (written and cleaned once) so that a locked or missing one is
+    // found now, not after a sign-in; Perch then keeps sign-ins in memory for this session
+    // only (never on disk) and says so.
+    let mut notices = Vec::new();
+    let secrets: Arc<dyn SecretStore> = match KeyringStore::platform().and_then(|k| {
+        k.probe()?;
+        Ok(k)
+    }) {
         Ok(keyring) => Arc::new(keyring),
         Err(error) => {
             tracing::warn!(code = error.code(), %error, "no keyring: sign-ins last this session only");
+            notices.push(format!(
+                "{}. Until it is available, Perch keeps your sign-in only until it closes.",
+                error.to_string().trim_end_matches('.')
+            ));
             Arc::new(MemoryStore::new())
         }
     };
@@ -157,6 +168,7 @@ pub fn config_from_env() -> Result<AppConfig, AppError> {
         demo_live: true,
         engine,
         policy: SettingsPolicy::default(),
+        notices,
     })
 }
 

@@ -4,8 +4,8 @@
 
 use std::sync::Arc;
 
-use perch_app::{AppConfig, SettingsPolicy};
 use perch_auth::MemoryStore;
+use perch_client::{AppConfig, SettingsPolicy};
 use perch_core::DataDir;
 use serde_json::{json, Value};
 use tauri::ipc::{CallbackFn, InvokeBody};
@@ -37,6 +37,7 @@ fn window(dir: &std::path::Path) -> (tauri::App<MockRuntime>, tauri::WebviewWind
             demo_live: false,
             engine: perch_engine::EngineConfig::default(),
             policy: SettingsPolicy::default(),
+            notices: Vec::new(),
         })
     });
     // The real context: real capabilities, so permission checks are exercised.
@@ -51,8 +52,7 @@ fn window(dir: &std::path::Path) -> (tauri::App<MockRuntime>, tauri::WebviewWind
 }
 
 fn call(w: &tauri::WebviewWindow<MockRuntime>, cmd: &str, body: Value) -> Result<Value, Value> {
-    get_ipc_response(w, request(cmd, body))
-        .map(|r| r.deserialize::<Value>().expect("json"))
+    get_ipc_response(w, request(cmd, body)).map(|r| r.deserialize::<Value>().expect("json"))
 }
 
 #[test]
@@ -70,8 +70,18 @@ fn a_command_that_does_not_exist_is_refused() {
     let (_app, w) = window(dir.path());
     assert!(call(&w, "read_secrets", json!({})).is_err());
     // A plugin command the UI was not granted.
-    assert!(call(&w, "plugin:opener|open_url", json!({"url": "https://example.com"})).is_err());
-    assert!(call(&w, "plugin:notification|notify", json!({"options": {"title": "x"}})).is_err());
+    assert!(call(
+        &w,
+        "plugin:opener|open_url",
+        json!({"url": "https://example.com"})
+    )
+    .is_err());
+    assert!(call(
+        &w,
+        "plugin:notification|notify",
+        json!({"options": {"title": "x"}})
+    )
+    .is_err());
 }
 
 #[test]
@@ -85,7 +95,10 @@ fn every_declared_command_is_granted_and_reaches_the_core() {
     assert_eq!(state["version"], env!("CARGO_PKG_VERSION"));
     for (cmd, body) in [
         ("members", json!({"channelId": "19:x@thread.tacv2"})),
-        ("search", json!({"text": "x", "channelId": null, "limit": 5})),
+        (
+            "search",
+            json!({"text": "x", "channelId": null, "limit": 5}),
+        ),
         ("outbox_list", json!({})),
         ("mark_read", json!({"channelId": "c"})),
         ("load_draft", json!({"channelId": "c", "rootId": null})),
@@ -96,7 +109,12 @@ fn every_declared_command_is_granted_and_reaches_the_core() {
     // Bad input is refused with a code and a message.
     let bad = call(&w, "open_external", json!({"url": "javascript:alert(1)"})).unwrap_err();
     assert_eq!(bad["code"], "invalid_value");
-    let bad = call(&w, "sign_out", json!({"accountId": "nobody", "purge": false})).unwrap_err();
+    let bad = call(
+        &w,
+        "sign_out",
+        json!({"accountId": "nobody", "purge": false}),
+    )
+    .unwrap_err();
     assert_eq!(bad["code"], "invalid_value");
     // Commands with no account to act on still answer.
     call(&w, "view_channel", json!({"channelId": null})).expect("view_channel");

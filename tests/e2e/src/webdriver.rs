@@ -172,6 +172,28 @@ impl Session {
         })
     }
 
+    /// Waits until at least `min` elements match `selector`; returns how many did.
+    pub fn wait_for_count(
+        &self,
+        selector: &str,
+        min: usize,
+        timeout: Duration,
+    ) -> Result<usize, Error> {
+        let step = format!("wait for {min} or more `{selector}`");
+        poll(&step, timeout, || {
+            let n = self.execute_async(
+                "const [sel, done] = arguments; done(document.querySelectorAll(sel).length);",
+                vec![selector.into()],
+            )?;
+            let n = n.as_u64().unwrap_or(0) as usize;
+            if n >= min {
+                Ok(Attempt::Done(n))
+            } else {
+                Ok(Attempt::NotYet(format!("{n} in the page")))
+            }
+        })
+    }
+
     /// Waits until the page has painted what it shows now (two animation frames), so a
     /// screenshot right after a DOM change does not show the frame before it.
     pub fn settle(&self) -> Result<(), Error> {

@@ -1,5 +1,5 @@
-// Generated from the Rust DTOs (crates/perch-app/src/dto.rs) by perch-app's bindings
-// test: do not edit. Regenerate with `PERCH_BLESS=1 cargo test -p perch-app bindings`.
+// Generated from the Rust DTOs (crates/perch-client/src/dto.rs) by perch-client's bindings
+// test: do not edit. Regenerate with `PERCH_BLESS=1 cargo test -p perch-client bindings`.
 // Timestamps are RFC 3339 strings in UTC; optional values are `null`, never absent.
 
 /**

@@ -1,16 +1,25 @@
-//! The app window loads the bundled UI and the shell answers it; the page cannot reach
-//! commands the shell does not grant.
+//! The app window on a fresh machine: with no organisation configured it starts the demo
+//! tenant in-process, signs in through the real PKCE flow, shows teams and channels and a
+//! channel's messages; the page cannot reach commands the shell does not grant.
 
 use std::time::Duration;
 
 use perch_e2e::{scenario, Error};
 use serde_json::Value;
 
-/// The UI's status line, which shows the version once the `app_info` command answered.
-const STATUS: &str = r#"[data-testid="app-status"]"#;
+/// The app's frame, there as soon as the UI mounted.
+const FRAME: &str = r#"[data-testid="app-frame"]"#;
+/// A channel in the sidebar.
+const CHANNEL: &str = r#"[data-testid="channel"]"#;
+/// A message card in the timeline.
+const MESSAGE: &str = r#"[data-testid="message"]"#;
+/// The demo banner.
+const DEMO_BANNER: &str = r#"[data-testid="demo-banner"]"#;
 
-/// How long the UI gets to load and hear back from the shell.
+/// How long the UI gets to load.
 const UI_READY: Duration = Duration::from_secs(20);
+/// How long the demo tenant gets to start, sign in and list teams and channels.
+const DEMO_READY: Duration = Duration::from_secs(90);
 
 /// The app and this crate both take their version from `[workspace.package]`.
 const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -25,10 +34,15 @@ window.__TAURI_INTERNALS__.invoke(cmd).then(
 "#;
 
 #[test]
-fn the_app_window_loads_the_ui_and_the_shell_answers() {
-    scenario("app-window", |app| {
+fn the_demo_tenant_signs_in_and_shows_channels_and_messages() {
+    scenario("demo", |app| {
         let session = app.session();
-        session.wait_for_text(STATUS, &format!("Version {VERSION}"), UI_READY)?;
+        session.wait_for_count(FRAME, 1, UI_READY)?;
+        session.wait_for_count(DEMO_BANNER, 1, DEMO_READY)?;
+        let channels = session.wait_for_count(CHANNEL, 5, DEMO_READY)?;
+        println!("{channels} channels in the sidebar");
+        let messages = session.wait_for_count(MESSAGE, 1, DEMO_READY)?;
+        println!("{messages} messages rendered (only the visible rows are in the DOM)");
 
         let title = session.title()?;
         if title != "Perch" {
@@ -37,8 +51,15 @@ fn the_app_window_loads_the_ui_and_the_shell_answers() {
                 format!("it is {title:?}, not \"Perch\""),
             ));
         }
-
-        let (path, summary) = app.screenshot("app-window.png")?;
+        let state = session.execute_async(INVOKE, vec!["app_state".into()])?;
+        if state["value"]["mode"] != "demo" || state["value"]["activeAccount"].is_null() {
+            return Err(Error::check(
+                "read the app state",
+                format!("expected a signed-in demo account, got {state}"),
+            ));
+        }
+        session.settle()?;
+        let (path, summary) = app.screenshot("demo-channel.png")?;
         println!("screenshot {} ({summary:?})", path.display());
         Ok(())
     });
@@ -49,7 +70,7 @@ fn the_page_cannot_invoke_a_command_that_does_not_exist() {
     scenario("unknown-command", |app| {
         let session = app.session();
         // Wait for the UI first: before it loaded, `__TAURI_INTERNALS__` may not exist yet.
-        session.wait_for_text(STATUS, &format!("Version {VERSION}"), UI_READY)?;
+        session.wait_for_count(FRAME, 1, UI_READY)?;
 
         // The control: the same route reaches a granted command, so a rejection below is
         // the shell's refusal and not a broken script.
@@ -61,14 +82,20 @@ fn the_page_cannot_invoke_a_command_that_does_not_exist() {
             ));
         }
 
-        let refused = session.execute_async(INVOKE, vec!["read_secrets".into()])?;
-        if refused["ok"] != Value::Bool(false) {
-            return Err(Error::check(
-                "invoke `read_secrets` from the page",
-                format!("it should be refused, but answered: {refused}"),
-            ));
+        for refused_cmd in [
+            "read_secrets",
+            "plugin:opener|open_url",
+            "plugin:shell|execute",
+        ] {
+            let refused = session.execute_async(INVOKE, vec![refused_cmd.into()])?;
+            if refused["ok"] != Value::Bool(false) {
+                return Err(Error::check(
+                    format!("invoke `{refused_cmd}` from the page"),
+                    format!("it should be refused, but answered: {refused}"),
+                ));
+            }
+            println!("`{refused_cmd}` refused: {}", refused["error"]);
         }
-        println!("`read_secrets` refused: {}", refused["error"]);
         Ok(())
     });
 }

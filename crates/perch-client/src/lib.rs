@@ -1,4 +1,4 @@
-//! `perch-app`: Perch as the desktop window sees it, with no window system. The Tauri shell
+//! `perch-client`: Perch as the desktop window sees it, with no window system. The Tauri shell
 //! (src-tauri) is a thin layer of commands over [`App`]; everything with behaviour lives here,
 //! so it is tested without WebKit against the real emulator:
 //!

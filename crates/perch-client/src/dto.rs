@@ -12,8 +12,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use perch_core::compose::Draft;
 use perch_engine::{SidebarChannel, SidebarDiff, SidebarTeam, Status, SyncStatus, TimelineDiff};
 use perch_store::{
-    AccountRecord, AccountState, AttachmentRow, MessageKey, OutboxKind, OutboxState,
-    PendingWrite, ReactionRow, SearchHit, TimelineItem,
+    AccountRecord, AccountState, AttachmentRow, MessageKey, OutboxKind, OutboxState, PendingWrite,
+    ReactionRow, SearchHit, TimelineItem,
 };
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
@@ -1039,7 +1039,10 @@ mod tests {
             last_synced_at: None,
         })
         .unwrap();
-        assert_eq!(s, serde_json::json!({"state": "idle", "lastSyncedAt": null}));
+        assert_eq!(
+            s,
+            serde_json::json!({"state": "idle", "lastSyncedAt": null})
+        );
         let s = serde_json::to_value(SyncStateDto::NeedsSignIn { reason: "x".into() }).unwrap();
         assert_eq!(s["state"], "needs_sign_in");
     }

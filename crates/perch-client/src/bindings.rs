@@ -1,7 +1,7 @@
 //! The TypeScript declarations of every DTO, written to `ui/src/lib/bindings.ts`. The UI
 //! imports its types from there, and [`tests::bindings_are_current`] fails when the checked-in
 //! file differs from what the Rust types declare, so Rust and TypeScript cannot drift. After
-//! changing a DTO, regenerate with `PERCH_BLESS=1 cargo test -p perch-app bindings`.
+//! changing a DTO, regenerate with `PERCH_BLESS=1 cargo test -p perch-client bindings`.
 
 use ts_rs::{Config, TS};
 
@@ -23,8 +23,8 @@ fn decl<T: TS>(cfg: &Config, out: &mut String) {
 pub fn typescript() -> String {
     let cfg = Config::new().with_large_int("number");
     let mut out = String::from(
-        "// Generated from the Rust DTOs (crates/perch-app/src/dto.rs) by perch-app's bindings\n\
-         // test: do not edit. Regenerate with `PERCH_BLESS=1 cargo test -p perch-app bindings`.\n\
+        "// Generated from the Rust DTOs (crates/perch-client/src/dto.rs) by perch-client's bindings\n\
+         // test: do not edit. Regenerate with `PERCH_BLESS=1 cargo test -p perch-client bindings`.\n\
          // Timestamps are RFC 3339 strings in UTC; optional values are `null`, never absent.\n\n",
     );
     decl::<MessageKeyDto>(&cfg, &mut out);
@@ -73,7 +73,9 @@ mod tests {
 
     #[test]
     fn bindings_are_current() {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(PATH);
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../..")
+            .join(PATH);
         let want = typescript();
         if std::env::var_os("PERCH_BLESS").is_some() {
             std::fs::write(&path, &want).expect("write bindings");
@@ -82,7 +84,7 @@ mod tests {
         let have = std::fs::read_to_string(&path).unwrap_or_default();
         assert!(
             have == want,
-            "{PATH} is out of date with the Rust DTOs: run `PERCH_BLESS=1 cargo test -p perch-app bindings` and commit the result"
+            "{PATH} is out of date with the Rust DTOs: run `PERCH_BLESS=1 cargo test -p perch-client bindings` and commit the result"
         );
     }
 }

@@ -54,8 +54,7 @@ pub fn parse_path(path: &str) -> Option<MediaPath> {
     };
     let decode = |s: &str| -> Option<String> {
         let d = percent_decode_str(s).decode_utf8().ok()?.into_owned();
-        (!d.is_empty() && !d.contains(['/', '\\']) && !d.chars().any(char::is_control))
-            .then_some(d)
+        (!d.is_empty() && !d.contains(['/', '\\']) && !d.chars().any(char::is_control)).then_some(d)
     };
     let reply_id = match *reply {
         "-" => None,
@@ -133,10 +132,16 @@ impl App {
         }
         let bytes = engine.graph().hosted_content(h).await?;
         if bytes.len() > MAX_IMAGE_BYTES {
-            return Err(AppError::new("media_too_large", "the image is too large to show"));
+            return Err(AppError::new(
+                "media_too_large",
+                "the image is too large to show",
+            ));
         }
         let content_type = sniff(&bytes).ok_or_else(|| {
-            AppError::new("media_refused", "the inline content is not an image Perch shows")
+            AppError::new(
+                "media_refused",
+                "the inline content is not an image Perch shows",
+            )
         })?;
         let dir = data_dir.path().join("media");
         let file: PathBuf = dir.join(hex(&Sha256::digest(
@@ -182,10 +187,9 @@ mod tests {
 
     #[test]
     fn parses_exactly_what_perch_html_writes() {
-        let p = parse_path(
-            "/t.u/hosted/team-1/19%3Aabc%40thread.tacv2/1700000000000/-/aWQ9eA%3D%3D",
-        )
-        .unwrap();
+        let p =
+            parse_path("/t.u/hosted/team-1/19%3Aabc%40thread.tacv2/1700000000000/-/aWQ9eA%3D%3D")
+                .unwrap();
         assert_eq!(p.account, "t.u");
         assert_eq!(p.hosted.channel_id, "19:abc@thread.tacv2");
         assert_eq!(p.hosted.reply_id, None);

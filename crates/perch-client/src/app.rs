@@ -17,7 +17,9 @@ use perch_auth::{
     BrowserOpener, HttpClient, InteractiveOptions, ManagerOptions, SecretStore, TokenManager,
 };
 use perch_core::compose::Draft;
-use perch_core::{resolve, AccountId, ConfigError, DataDir, Organisation, SettingsLayer, SettingsSource};
+use perch_core::{
+    resolve, AccountId, ConfigError, DataDir, Organisation, SettingsLayer, SettingsSource,
+};
 use perch_engine::{Engine, EngineConfig, EngineParts, NewPost};
 use perch_graph::{AccountTokens, ClientConfig, GraphClient};
 use perch_store::{AccountRecord, AccountState, CacheStore, MessageKey, SearchQuery, Store};
@@ -63,6 +65,9 @@ pub struct AppConfig {
     pub engine: EngineConfig,
     /// What a policy imposes on settings.
     pub policy: SettingsPolicy,
+    /// Problems found while putting the configuration together (e.g. no usable keyring), shown
+    /// with the configuration problems.
+    pub notices: Vec<String>,
 }
 
 impl std::fmt::Debug for AppConfig {
@@ -142,6 +147,7 @@ impl App {
             demo_live,
             engine,
             policy,
+            notices,
         } = config;
         std::fs::create_dir_all(data_dir.path()).map_err(|e| {
             AppError::new(
@@ -152,10 +158,11 @@ impl App {
                 ),
             )
         })?;
-        let mut problems = Vec::new();
+        let mut problems = notices;
         let settings_file = data_dir.settings_file();
         let mut layers = vec![SettingsLayer::defaults()];
-        match SettingsLayer::read_file(&settings_file, SettingsSource::User(settings_file.clone())) {
+        match SettingsLayer::read_file(&settings_file, SettingsSource::User(settings_file.clone()))
+        {
             Ok(Some(user)) => layers.push(user),
             Ok(None) => {}
             Err(e) => problems.push(format!("{e} (ignored; fix or delete the file)")),
@@ -196,10 +203,7 @@ impl App {
         } else {
             opener
         };
-        let scopes = org
-            .as_ref()
-            .map(|o| o.scopes.clone())
-            .unwrap_or_default();
+        let scopes = org.as_ref().map(|o| o.scopes.clone()).unwrap_or_default();
         let manager = TokenManager::new(
             HttpClient::new()?,
             Store::open(&data_dir.database())?,
@@ -245,10 +249,12 @@ impl App {
             return Ok(());
         }
         let needs = match self.active_engine() {
-            Some((id, _)) => matches!(
-                self.inner.manager.account(&id)?.state,
-                AccountState::NeedsSignIn | AccountState::SignedOut
-            ),
+            Some((id, _)) => match self.inner.manager.account(&id)?.state {
+                AccountState::NeedsSignIn | AccountState::SignedOut => true,
+                // A remembered sign-in may be gone (a keyring that was reset, a "this session
+                // only" custody): the demo tenant is local, so asking costs nothing.
+                AccountState::SignedIn => self.inner.manager.access_token(&id).await.is_err(),
+            },
             None => true,
         };
         if needs {
@@ -472,7 +478,11 @@ impl App {
         let Ok(teams) = engine.sidebar_snapshot().await else {
             return;
         };
-        if teams.iter().flat_map(|t| &t.channels).any(|c| c.channel.followed) {
+        if teams
+            .iter()
+            .flat_map(|t| &t.channels)
+            .any(|c| c.channel.followed)
+        {
             return;
         }
         let mut picked = Vec::new();
@@ -548,7 +558,10 @@ impl App {
     }
 
     /// The sidebar: a reset now, then diffs, until closed.
-    pub async fn subscribe_sidebar(&self, sink: Sink<Vec<SidebarDiffDto>>) -> Result<u32, AppError> {
+    pub async fn subscribe_sidebar(
+        &self,
+        sink: Sink<Vec<SidebarDiffDto>>,
+    ) -> Result<u32, AppError> {
         let (account, engine) = self.engine()?;
         let (teams, mut sidebar) = engine.sidebar().await?;
         let levels = self.notify_levels(account);
@@ -565,7 +578,10 @@ impl App {
                 match batch {
                     Ok(diffs) => {
                         let levels = app.notify_levels(account);
-                        let dtos = diffs.iter().map(|d| SidebarDiffDto::of(d, &levels)).collect();
+                        let dtos = diffs
+                            .iter()
+                            .map(|d| SidebarDiffDto::of(d, &levels))
+                            .collect();
                         if !sink(dtos) {
                             break;
                         }
@@ -574,7 +590,10 @@ impl App {
                 }
             }
         });
-        self.inner.subs.lock().insert(id, Subscription { task, older: None });
+        self.inner
+            .subs
+            .lock()
+            .insert(id, Subscription { task, older: None });
         Ok(id)
     }
 
@@ -821,7 +840,12 @@ impl App {
     }
 
     /// Queues a reply.
-    pub async fn reply(&self, channel_id: &str, root_id: &str, draft: Draft) -> Result<i64, AppError> {
+    pub async fn reply(
+        &self,
+        channel_id: &str,
+        root_id: &str,
+        draft: Draft,
+    ) -> Result<i64, AppError> {
         let (_, engine) = self.engine()?;
         let item = engine.reply(channel_id, root_id, &draft).await?;
         self.clear_draft(channel_id, Some(root_id));
@@ -829,7 +853,12 @@ impl App {
     }
 
     /// Queues an edit.
-    pub async fn edit(&self, channel_id: &str, message_id: &str, draft: Draft) -> Result<i64, AppError> {
+    pub async fn edit(
+        &self,
+        channel_id: &str,
+        message_id: &str,
+        draft: Draft,
+    ) -> Result<i64, AppError> {
         let (account, engine) = self.engine()?;
         // An edit keeps the post's subject and importance (the composer edits the body).
         let current = {
@@ -839,7 +868,8 @@ impl App {
                 None => None,
             }
         };
-        let (subject, importance) = match (current, perch_engine::echo::parse_local_id(message_id)) {
+        let (subject, importance) = match (current, perch_engine::echo::parse_local_id(message_id))
+        {
             (Some(row), _) => (row.subject, Some(row.importance)),
             (None, Some(local)) => match engine.outbox_item(local).await? {
                 Some(item) => {
@@ -871,13 +901,23 @@ impl App {
     }
 
     /// Queues a reaction.
-    pub async fn react(&self, channel_id: &str, message_id: &str, reaction: &str) -> Result<i64, AppError> {
+    pub async fn react(
+        &self,
+        channel_id: &str,
+        message_id: &str,
+        reaction: &str,
+    ) -> Result<i64, AppError> {
         let (_, engine) = self.engine()?;
         Ok(engine.react(channel_id, message_id, reaction).await?.id)
     }
 
     /// Queues removing a reaction.
-    pub async fn unreact(&self, channel_id: &str, message_id: &str, reaction: &str) -> Result<i64, AppError> {
+    pub async fn unreact(
+        &self,
+        channel_id: &str,
+        message_id: &str,
+        reaction: &str,
+    ) -> Result<i64, AppError> {
         let (_, engine) = self.engine()?;
         Ok(engine.unreact(channel_id, message_id, reaction).await?.id)
     }
@@ -1002,16 +1042,26 @@ impl App {
     }
 
     /// A saved draft.
-    pub fn load_draft(&self, channel_id: &str, root_id: Option<&str>) -> Result<Option<SavedDraftDto>, AppError> {
+    pub fn load_draft(
+        &self,
+        channel_id: &str,
+        root_id: Option<&str>,
+    ) -> Result<Option<SavedDraftDto>, AppError> {
         let (account, _) = self.engine()?;
-        let body = self.inner.store.lock().draft(&account, channel_id, root_id)?;
-        Ok(body.and_then(|b| match serde_json::from_str::<SavedDraftDto>(&b) {
-            Ok(d) => Some(d),
-            Err(error) => {
-                tracing::warn!(%error, "a saved draft is unreadable; starting empty");
-                None
-            }
-        }))
+        let body = self
+            .inner
+            .store
+            .lock()
+            .draft(&account, channel_id, root_id)?;
+        Ok(
+            body.and_then(|b| match serde_json::from_str::<SavedDraftDto>(&b) {
+                Ok(d) => Some(d),
+                Err(error) => {
+                    tracing::warn!(%error, "a saved draft is unreadable; starting empty");
+                    None
+                }
+            }),
+        )
     }
 
     /// Saves a draft; an empty one (no blocks, no subject) is deleted.
