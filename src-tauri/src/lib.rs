@@ -18,10 +18,13 @@ use tauri::http::{header, Response, StatusCode};
 use tauri::{AppHandle, Builder, Emitter, Manager, Runtime};
 use tokio::sync::watch;
 
+/// The app core once started, or why it could not start (`None` while starting).
+type Started = Option<Result<App, AppError>>;
+
 /// The app core, once started (or why it could not start).
 pub struct Shell {
-    rx: watch::Receiver<Option<Result<App, AppError>>>,
-    tx: std::sync::Mutex<Option<watch::Sender<Option<Result<App, AppError>>>>>,
+    rx: watch::Receiver<Started>,
+    tx: std::sync::Mutex<Option<watch::Sender<Started>>>,
 }
 
 impl Shell {

@@ -86,9 +86,12 @@ struct Active {
     tasks: Vec<JoinHandle<()>>,
 }
 
+/// A request for older posts, with where to answer.
+type OlderRequest = (usize, oneshot::Sender<Result<bool, AppError>>);
+
 struct Subscription {
     task: JoinHandle<()>,
-    older: Option<mpsc::Sender<(usize, oneshot::Sender<Result<bool, AppError>>)>>,
+    older: Option<mpsc::Sender<OlderRequest>>,
 }
 
 struct Inner {
@@ -622,8 +625,7 @@ impl App {
         if !sink(reset) {
             return Ok(id);
         }
-        let (older_tx, mut older_rx) =
-            mpsc::channel::<(usize, oneshot::Sender<Result<bool, AppError>>)>(4);
+        let (older_tx, mut older_rx) = mpsc::channel::<OlderRequest>(4);
         let task = tokio::spawn(async move {
             let mut complete = complete;
             loop {

@@ -112,7 +112,7 @@ impl App {
             .message(key)
             .await?
             .ok_or_else(|| not_found("the message is not cached"))?;
-        if row.team_id != h.team_id || !row.hosted.iter().any(|id| *id == h.hosted_content_id) {
+        if row.team_id != h.team_id || !row.hosted.contains(&h.hosted_content_id) {
             return Err(not_found("the message does not show this image"));
         }
         // The disk cache first.
