@@ -64,6 +64,7 @@ trap 'rm -rf "$scratch" 2>/dev/null || true' EXIT
 mkdir -p "$scratch/xdg-runtime" tests/artifacts
 chmod 700 "$scratch/xdg-runtime"
 
+# PERCH_E2E_TEST_ARGS (e.g. a test name and --nocapture) goes to the test binary.
 log "run the end-to-end tests under xvfb-run and dbus-run-session (artifacts in tests/artifacts/)"
 # A private data folder and XDG folders keep the run off the developer's own profile.
 # The private D-Bus session matters: without one, GTK autolaunches a session bus, and
@@ -86,4 +87,4 @@ env \
   timeout --kill-after=15 "$RUN_TIMEOUT_SECS" \
   xvfb-run -a -s "-screen 0 1280x1024x24 -nolisten tcp" \
   dbus-run-session -- \
-  cargo test -p perch-e2e --lib --test e2e --locked
+  cargo test -p perch-e2e --lib --test e2e --locked -- ${PERCH_E2E_TEST_ARGS:-}

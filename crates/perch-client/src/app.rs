@@ -621,6 +621,7 @@ impl App {
                 items: items.iter().map(|i| MessageDto::of(i, &me)).collect(),
             }],
             history_complete: complete,
+            committed_at_ms: None,
         };
         if !sink(reset) {
             return Ok(id);
@@ -636,6 +637,7 @@ impl App {
                                 subscription: id,
                                 diffs: diffs.iter().map(|d| TimelineDiffDto::of(d, &me)).collect(),
                                 history_complete: complete,
+                                committed_at_ms: timeline.committed_at().map(unix_ms),
                             };
                             if !sink(dto) { break; }
                         }
@@ -650,6 +652,7 @@ impl App {
                                     subscription: id,
                                     diffs: diffs.iter().map(|d| TimelineDiffDto::of(d, &me)).collect(),
                                     history_complete: complete,
+                                    committed_at_ms: None,
                                 };
                                 let _ = reply.send(Ok(complete));
                                 if !sink(dto) { break; }
@@ -726,6 +729,7 @@ impl App {
             subscription: id,
             diffs: vec![TimelineDiffDto::Reset { items }],
             history_complete: true,
+            committed_at_ms: None,
         }) {
             return Ok(id);
         }
@@ -748,6 +752,7 @@ impl App {
                                 subscription: id,
                                 diffs: diffs.iter().map(|d| TimelineDiffDto::of(d, &me)).collect(),
                                 history_complete: true,
+                                committed_at_ms: None,
                             };
                             if !sink(dto) {
                                 break;
@@ -1133,6 +1138,12 @@ fn forget_demo_accounts(store: &Store, org: &Organisation) -> Result<(), AppErro
         }
     }
     Ok(())
+}
+
+fn unix_ms(t: std::time::SystemTime) -> f64 {
+    t.duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64() * 1000.0)
+        .unwrap_or(0.0)
 }
 
 fn stop(active: Active) {

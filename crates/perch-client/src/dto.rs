@@ -416,6 +416,10 @@ pub struct TimelineBatchDto {
     pub diffs: Vec<TimelineDiffDto>,
     /// Whether all older history is loaded.
     pub history_complete: bool,
+    /// When the store commit behind this batch happened, in Unix milliseconds (null when no
+    /// commit of messages caused it): the start of the delta-to-screen figure.
+    #[ts(type = "number | null")]
+    pub committed_at_ms: Option<f64>,
 }
 
 /// Per-channel notifications.

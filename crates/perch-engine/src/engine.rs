@@ -594,6 +594,7 @@ impl Inner {
                 inserted: outcome.inserted.clone(),
                 updated: outcome.updated.clone(),
                 sent,
+                committed_at: std::time::SystemTime::now(),
             });
         }
     }

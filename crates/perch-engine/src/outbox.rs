@@ -1101,6 +1101,7 @@ async fn store_sent(
             inserted: outcome.inserted,
             updated: outcome.updated,
             sent,
+            committed_at: std::time::SystemTime::now(),
         });
         Ok::<_, perch_store::Error>(dependents)
     })
@@ -1245,6 +1246,7 @@ async fn adopt_from_cache(
                 inserted: Vec::new(),
                 updated: vec![key.clone()],
                 sent: vec![(item.id, key)],
+                committed_at: std::time::SystemTime::now(),
             });
             inner.outbox_changed(&channel.id, vec![item.id]).await;
             Ok(true)

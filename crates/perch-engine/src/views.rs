@@ -38,6 +38,8 @@ pub enum Change {
         /// Outbox items (posts and replies) that these messages are, now Sent: their echoes
         /// are replaced by the messages.
         sent: Vec<(i64, MessageKey)>,
+        /// When the transaction committed (for the delta-to-screen figure).
+        committed_at: std::time::SystemTime,
     },
     /// Outbox items of a channel were queued or changed state (their echoes and the messages
     /// they act on change).
@@ -99,6 +101,8 @@ pub struct Timeline {
     /// The oldest cached root in the window (where `load_older` continues).
     oldest: Option<(MessageKey, chrono::DateTime<chrono::Utc>)>,
     limit: usize,
+    /// When the change behind the latest batch committed.
+    committed_at: Option<std::time::SystemTime>,
 }
 
 impl std::fmt::Debug for Timeline {
@@ -199,6 +203,7 @@ impl Timeline {
             window: HashSet::new(),
             oldest: None,
             limit,
+            committed_at: None,
         };
         let items = timeline.read_window().await?;
         Ok((items, timeline))
@@ -247,12 +252,19 @@ impl Timeline {
         &self.channel_id
     }
 
+    /// When the store transaction behind the latest batch from [`Timeline::next`] committed
+    /// (None for batches that no commit of messages caused, such as a reset after a lag).
+    pub fn committed_at(&self) -> Option<std::time::SystemTime> {
+        self.committed_at
+    }
+
     /// The next batch of diffs (waits for a change). `None` when the engine stopped.
     pub async fn next(&mut self) -> Option<Result<Vec<TimelineDiff>, EngineError>> {
         loop {
             let change = match self.rx.recv().await {
                 Ok(change) => change,
                 Err(broadcast::error::RecvError::Lagged(_)) => {
+                    self.committed_at = None;
                     return Some(
                         self.read_window()
                             .await
@@ -267,11 +279,17 @@ impl Timeline {
                     inserted,
                     updated,
                     sent,
-                } if channel_id == self.channel_id => self.diffs(inserted, updated, sent).await,
+                    committed_at,
+                } if channel_id == self.channel_id => {
+                    self.committed_at = Some(committed_at);
+                    self.diffs(inserted, updated, sent).await
+                }
                 Change::Outbox { channel_id, ids } if channel_id == self.channel_id => {
+                    self.committed_at = None;
                     self.outbox_diffs(ids).await
                 }
                 Change::Read { channel_id } if channel_id == self.channel_id => {
+                    self.committed_at = None;
                     // Unread flags changed: re-read the window.
                     return Some(
                         self.read_window()
@@ -587,6 +605,7 @@ impl Thread {
                     inserted,
                     updated,
                     sent,
+                    ..
                 } if channel_id == self.channel_id => {
                     self.message_diffs(inserted, updated, sent).await
                 }

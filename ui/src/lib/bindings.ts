@@ -255,7 +255,12 @@ diffs: Array<TimelineDiffDto>,
 /**
  * Whether all older history is loaded.
  */
-historyComplete: boolean, };
+historyComplete: boolean, 
+/**
+ * When the store commit behind this batch happened, in Unix milliseconds (null when no
+ * commit of messages caused it): the start of the delta-to-screen figure.
+ */
+committedAtMs: number | null, };
 
 /**
  * Per-channel notifications.

@@ -466,8 +466,8 @@ export function installFakeShell(params: URLSearchParams): void {
     for (const [, s] of subs) {
       if (s.channelId !== channelId) continue;
       const isRoot = message.key.rootId === message.key.id;
-      if (s.kind === "timeline" && isRoot) send(s.channel, { subscription: 0, diffs: [diff], historyComplete: false } satisfies TimelineBatchDto);
-      if (s.kind === "thread" && s.rootId === message.key.rootId) send(s.channel, { subscription: 0, diffs: [diff], historyComplete: true } satisfies TimelineBatchDto);
+      if (s.kind === "timeline" && isRoot) send(s.channel, { subscription: 0, diffs: [diff], historyComplete: false, committedAtMs: Date.now() } satisfies TimelineBatchDto);
+      if (s.kind === "thread" && s.rootId === message.key.rootId) send(s.channel, { subscription: 0, diffs: [diff], historyComplete: true, committedAtMs: Date.now() } satisfies TimelineBatchDto);
     }
   }
 
@@ -674,7 +674,7 @@ export function installFakeShell(params: URLSearchParams): void {
         setTimeout(() => {
           const items: MessageDto[] = [];
           for (let i = total(c) - 1; i >= total(c) - loaded; i--) items.push(postAt(c, i));
-          send(channel, { subscription: id, diffs: [{ op: "reset", items }], historyComplete: loaded >= total(c) } satisfies TimelineBatchDto);
+          send(channel, { subscription: id, diffs: [{ op: "reset", items }], historyComplete: loaded >= total(c), committedAtMs: null } satisfies TimelineBatchDto);
         }, 120);
         return id;
       }
@@ -690,7 +690,7 @@ export function installFakeShell(params: URLSearchParams): void {
         s.loaded += n;
         const complete = s.loaded >= all;
         await delay(null, 250);
-        send(s.channel, { subscription: args.subscription as number, diffs, historyComplete: complete });
+        send(s.channel, { subscription: args.subscription as number, diffs, historyComplete: complete, committedAtMs: null });
         return complete;
       }
       case "open_thread": {
@@ -701,7 +701,7 @@ export function installFakeShell(params: URLSearchParams): void {
         subs.set(id, { kind: "thread", channel, channelId: c.dto.id, rootId: args.rootId as string, loaded: 0 });
         setTimeout(() => {
           const items = root ? [root, ...repliesOf(c, root)] : [];
-          send(channel, { subscription: id, diffs: [{ op: "reset", items }], historyComplete: true });
+          send(channel, { subscription: id, diffs: [{ op: "reset", items }], historyComplete: true, committedAtMs: null });
         }, 100);
         return id;
       }

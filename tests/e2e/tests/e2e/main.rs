@@ -3,3 +3,4 @@
 //! binary: run them with `bash scripts/test-e2e.sh`.
 
 mod app_window;
+mod perf;
