@@ -28,6 +28,14 @@ pub struct Shell {
 }
 
 impl Shell {
+    /// The app core if it has started.
+    pub fn ready(&self) -> Option<App> {
+        match &*self.rx.borrow() {
+            Some(Ok(app)) => Some(app.clone()),
+            _ => None,
+        }
+    }
+
     /// Waits for the app core to be ready.
     pub async fn app(&self) -> Result<App, AppError> {
         let mut rx = self.rx.clone();
@@ -242,13 +250,18 @@ pub fn setup<R: Runtime>(builder: Builder<R>) -> Builder<R> {
         })
         .on_window_event(|window, event| {
             if let tauri::WindowEvent::Focused(focused) = event {
-                let handle = window.app_handle().clone();
-                let focused = *focused;
-                tauri::async_runtime::spawn(async move {
-                    if let Ok(app) = handle.state::<Shell>().app().await {
-                        app.attention(focused, focused);
-                    }
-                });
+                // In order, on this thread (before the core started there is nothing to tell).
+                if let Some(app) = window.app_handle().state::<Shell>().ready() {
+                    app.attention(*focused, *focused);
+                }
+            }
+        })
+        .on_page_load(|webview, payload| {
+            // A (re)loaded page has none of the old page's channels: end their streams.
+            if payload.event() == tauri::webview::PageLoadEvent::Started {
+                if let Some(app) = webview.app_handle().state::<Shell>().ready() {
+                    app.close_all_subscriptions();
+                }
             }
         })
 }
@@ -327,14 +340,9 @@ pub fn run() {
     app.run(|handle, event| {
         if let tauri::RunEvent::Exit = event {
             // Save the demo tenant and stop the engines before the process ends.
-            let handle = handle.clone();
-            tauri::async_runtime::block_on(async move {
-                let shell = handle.state::<Shell>();
-                let ready = shell.rx.borrow().clone();
-                if let Some(Ok(app)) = ready {
-                    app.shutdown().await;
-                }
-            });
+            if let Some(app) = handle.state::<Shell>().ready() {
+                tauri::async_runtime::block_on(async move { app.shutdown().await });
+            }
         }
     });
 }

@@ -94,11 +94,20 @@ struct Subscription {
     older: Option<mpsc::Sender<OlderRequest>>,
 }
 
+/// Aborts a task when dropped (a thread's fetch ends with its subscription).
+struct AbortOnDrop(JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 struct Inner {
     data_dir: DataDir,
     mode: ModeDto,
     org: Option<Organisation>,
-    problems: Vec<String>,
+    problems: parking_lot::Mutex<Vec<String>>,
     manager: TokenManager,
     opener: Arc<dyn BrowserOpener>,
     store: parking_lot::Mutex<Store>,
@@ -110,7 +119,8 @@ struct Inner {
     current: parking_lot::Mutex<Option<(AccountId, Engine)>>,
     subs: parking_lot::Mutex<HashMap<u32, Subscription>>,
     next_sub: AtomicU32,
-    sign_in: parking_lot::Mutex<Option<CancellationToken>>,
+    sign_in: parking_lot::Mutex<Option<(u64, CancellationToken)>>,
+    sign_in_seq: std::sync::atomic::AtomicU64,
     in_view: parking_lot::Mutex<Option<String>>,
     visible: std::sync::atomic::AtomicBool,
     demo: AsyncMutex<Option<Demo>>,
@@ -187,7 +197,9 @@ impl App {
         let (mode, org) = match resolve(&layers) {
             Ok(org) => (ModeDto::Organisation, Some(org)),
             Err(ConfigError::Missing { .. }) if allow_demo => {
-                let (d, same_port) = Demo::start(&data_dir.path().join("demo"), demo_live).await?;
+                let (d, same_port, problem) =
+                    Demo::start(&data_dir.path().join("demo"), demo_live).await?;
+                problems.extend(problem);
                 layers.push(d.settings_layer());
                 let org = resolve(&layers)?;
                 if !same_port {
@@ -201,10 +213,9 @@ impl App {
                 (ModeDto::Organisation, None)
             }
         };
-        let opener: Arc<dyn BrowserOpener> = if demo.is_some() {
-            Arc::new(AutoApproveBrowser)
-        } else {
-            opener
+        let opener: Arc<dyn BrowserOpener> = match &demo {
+            Some(d) => Arc::new(AutoApproveBrowser { port: d.port() }),
+            None => opener,
         };
         let scopes = org.as_ref().map(|o| o.scopes.clone()).unwrap_or_default();
         let manager = TokenManager::new(
@@ -221,7 +232,7 @@ impl App {
                 data_dir,
                 mode,
                 org,
-                problems,
+                problems: parking_lot::Mutex::new(problems),
                 manager,
                 opener,
                 store: parking_lot::Mutex::new(store),
@@ -233,6 +244,7 @@ impl App {
                 subs: parking_lot::Mutex::new(HashMap::new()),
                 next_sub: AtomicU32::new(1),
                 sign_in: parking_lot::Mutex::new(None),
+                sign_in_seq: std::sync::atomic::AtomicU64::new(0),
                 in_view: parking_lot::Mutex::new(None),
                 visible: std::sync::atomic::AtomicBool::new(true),
                 demo: AsyncMutex::new(demo),
@@ -240,8 +252,12 @@ impl App {
         };
         let wanted = app.remembered_account()?;
         if let Some(id) = wanted {
-            app.activate(id).await?;
+            if let Err(error) = app.activate(id).await {
+                tracing::warn!(code = %error.code, %error, "the last account could not be opened");
+                app.problem(format!("Your last account could not be opened: {error}"));
+            }
         }
+        crate::media::sweep_orphans(&app);
         Ok(app)
     }
 
@@ -290,6 +306,11 @@ impl App {
             .map(|d| d.base_url().to_owned())
     }
 
+    /// Adds a problem for the banner.
+    fn problem(&self, text: String) {
+        self.inner.problems.lock().push(text);
+    }
+
     fn remembered_account(&self) -> Result<Option<AccountId>, AppError> {
         let records = self.inner.manager.accounts()?;
         let stored: Option<AccountId> = self
@@ -298,7 +319,13 @@ impl App {
             .lock()
             .setting(ACTIVE_KEY)?
             .and_then(|v| v.as_str().and_then(|s| s.parse().ok()));
-        let usable = |r: &&AccountRecord| r.state != AccountState::SignedOut;
+        // Only an account of the running configuration (a demo account is not activated
+        // against a real organisation, nor the other way round).
+        let org = self.inner.org.as_ref();
+        let usable = |r: &&AccountRecord| {
+            r.state != AccountState::SignedOut
+                && org.is_some_and(|o| o.client_id == r.client_id && o.hosts == r.hosts)
+        };
         Ok(stored
             .filter(|id| records.iter().filter(usable).any(|r| r.id == *id))
             .or_else(|| records.iter().find(usable).map(|r| r.id)))
@@ -344,9 +371,6 @@ impl App {
         if let Some(previous) = guard.take() {
             stop(previous);
         }
-        for (_, sub) in self.inner.subs.lock().drain() {
-            sub.task.abort();
-        }
         engine.window_visible(self.inner.visible.load(Ordering::SeqCst));
         engine.start();
         let tasks = vec![
@@ -365,7 +389,7 @@ impl App {
                 }
             }),
         ];
-        *self.inner.current.lock() = Some((id, engine.clone()));
+        self.set_current(Some((id, engine.clone())));
         *guard = Some(Active { id, engine, tasks });
         drop(guard);
         self.inner
@@ -397,7 +421,7 @@ impl App {
             active_account: active.map(|(id, _)| id.to_string()),
             status,
             settings: self.settings().view(&self.inner.policy),
-            config_problems: self.inner.problems.clone(),
+            config_problems: self.inner.problems.lock().clone(),
         })
     }
 
@@ -407,19 +431,21 @@ impl App {
         let org = self.inner.org.clone().ok_or_else(|| {
             AppError::new(
                 "config_missing",
-                match self.inner.problems.first() {
+                match self.inner.problems.lock().first() {
                     Some(p) => p.clone(),
                     None => "No organisation is configured: set PERCH_TENANT and PERCH_CLIENT_ID (see the README).".into(),
                 },
             )
         })?;
         let cancel = CancellationToken::new();
-        {
+        let seq = {
             let mut slot = self.inner.sign_in.lock();
-            if let Some(previous) = slot.replace(cancel.clone()) {
+            let seq = self.inner.sign_in_seq.fetch_add(1, Ordering::Relaxed);
+            if let Some((_, previous)) = slot.replace((seq, cancel.clone())) {
                 previous.cancel();
             }
-        }
+            seq
+        };
         let options = InteractiveOptions {
             cancel: cancel.clone(),
             ..InteractiveOptions::default()
@@ -452,7 +478,12 @@ impl App {
                     .await
             }
         };
-        self.inner.sign_in.lock().take();
+        {
+            let mut slot = self.inner.sign_in.lock();
+            if slot.as_ref().is_some_and(|(s, _)| *s == seq) {
+                slot.take();
+            }
+        }
         let record = result?;
         match self.active_engine() {
             Some((id, engine)) if id == record.id => {
@@ -508,7 +539,7 @@ impl App {
 
     /// Gives up a sign-in that waits for the browser.
     pub fn cancel_sign_in(&self) {
-        if let Some(token) = self.inner.sign_in.lock().take() {
+        if let Some((_, token)) = self.inner.sign_in.lock().take() {
             token.cancel();
         }
     }
@@ -524,12 +555,12 @@ impl App {
             if let Some(active) = self.inner.active.lock().await.take() {
                 stop(active);
             }
-            *self.inner.current.lock() = None;
-            for (_, sub) in self.inner.subs.lock().drain() {
-                sub.task.abort();
-            }
+            self.set_current(None);
         }
         self.inner.manager.sign_out(&id, purge).await?;
+        if purge {
+            crate::media::sweep_orphans(self);
+        }
         if was_active {
             if let Some(next) = self.remembered_account()? {
                 self.activate(next).await?;
@@ -550,6 +581,52 @@ impl App {
             return Ok(());
         }
         self.activate(id).await
+    }
+
+    /// Swaps the active engine and ends every subscription of the previous one, atomically
+    /// with respect to [`App::register`].
+    fn set_current(&self, current: Option<(AccountId, Engine)>) {
+        let mut subs = self.inner.subs.lock();
+        for (_, sub) in subs.drain() {
+            sub.task.abort();
+        }
+        *self.inner.current.lock() = current;
+    }
+
+    /// Keeps a subscription's task, unless the account changed while it was being opened (its
+    /// diffs would be another account's).
+    fn register(
+        &self,
+        id: u32,
+        account: AccountId,
+        task: JoinHandle<()>,
+        older: Option<mpsc::Sender<OlderRequest>>,
+    ) -> Result<(), AppError> {
+        let mut subs = self.inner.subs.lock();
+        let current = self.inner.current.lock().as_ref().map(|(a, _)| *a);
+        if current != Some(account) {
+            task.abort();
+            return Err(AppError::new(
+                "account_changed",
+                "The account changed while this view was opening.",
+            ));
+        }
+        subs.insert(id, Subscription { task, older });
+        Ok(())
+    }
+
+    /// Forgets a subscription whose task ended by itself.
+    fn ended(inner: &std::sync::Weak<Inner>, id: u32) {
+        if let Some(inner) = inner.upgrade() {
+            inner.subs.lock().remove(&id);
+        }
+    }
+
+    /// Ends every subscription (the page reloaded: its channels are gone).
+    pub fn close_all_subscriptions(&self) {
+        for (_, sub) in self.inner.subs.lock().drain() {
+            sub.task.abort();
+        }
     }
 
     fn next_id(&self) -> u32 {
@@ -576,6 +653,7 @@ impl App {
             return Ok(id);
         }
         let app = self.clone();
+        let weak = Arc::downgrade(&self.inner);
         let task = tokio::spawn(async move {
             while let Some(batch) = sidebar.next().await {
                 match batch {
@@ -592,11 +670,10 @@ impl App {
                     Err(error) => tracing::warn!(%error, "sidebar update failed"),
                 }
             }
+            drop(app);
+            App::ended(&weak, id);
         });
-        self.inner
-            .subs
-            .lock()
-            .insert(id, Subscription { task, older: None });
+        self.register(id, account, task, None)?;
         Ok(id)
     }
 
@@ -627,6 +704,7 @@ impl App {
             return Ok(id);
         }
         let (older_tx, mut older_rx) = mpsc::channel::<OlderRequest>(4);
+        let weak = Arc::downgrade(&self.inner);
         let task = tokio::spawn(async move {
             let mut complete = complete;
             loop {
@@ -654,22 +732,19 @@ impl App {
                                     history_complete: complete,
                                     committed_at_ms: None,
                                 };
+                                // The inserts first, so the UI has them before it may ask again.
+                                let open = sink(dto);
                                 let _ = reply.send(Ok(complete));
-                                if !sink(dto) { break; }
+                                if !open { break; }
                             }
                             Err(error) => { let _ = reply.send(Err(error.into())); }
                         }
                     }
                 }
             }
+            App::ended(&weak, id);
         });
-        self.inner.subs.lock().insert(
-            id,
-            Subscription {
-                task,
-                older: Some(older_tx),
-            },
-        );
+        self.register(id, account, task, Some(older_tx))?;
         self.view_channel(Some(channel_id));
         Ok(id)
     }
@@ -733,17 +808,19 @@ impl App {
         }) {
             return Ok(id);
         }
+        let weak = Arc::downgrade(&self.inner);
         let task = tokio::spawn({
             let engine = engine.clone();
             let (channel, root) = (channel_id.to_owned(), root_id.to_owned());
             async move {
-                let fetch = {
+                // Fetching the whole thread ends with the subscription (dropped on abort).
+                let _fetch = {
                     let engine = engine.clone();
-                    tokio::spawn(async move {
+                    AbortOnDrop(tokio::spawn(async move {
                         if let Err(error) = engine.refresh_thread(&channel, &root).await {
                             tracing::info!(code = error.code(), %error, "thread not refreshed");
                         }
-                    })
+                    }))
                 };
                 while let Some(batch) = thread.next().await {
                     match batch {
@@ -761,13 +838,10 @@ impl App {
                         Err(error) => tracing::warn!(%error, "thread update failed"),
                     }
                 }
-                fetch.abort();
+                App::ended(&weak, id);
             }
         });
-        self.inner
-            .subs
-            .lock()
-            .insert(id, Subscription { task, older: None });
+        self.register(id, account, task, None)?;
         Ok(id)
     }
 
@@ -1123,6 +1197,10 @@ impl App {
         Ok((id, engine, self.inner.data_dir.clone()))
     }
 
+    pub(crate) fn data_dir(&self) -> &DataDir {
+        &self.inner.data_dir
+    }
+
     pub(crate) fn store(&self) -> &parking_lot::Mutex<Store> {
         &self.inner.store
     }
@@ -1179,10 +1257,38 @@ async fn forward_notifications(app: App, id: AccountId, engine: Engine) {
     let mut notifier = Notifier::new(Utc::now());
     let me = id.user_id.to_string();
     loop {
-        let change = match rx.recv().await {
-            Ok(c) => c,
-            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-            Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+        let received = if notifier.holding() {
+            tokio::time::timeout(std::time::Duration::from_secs(5), rx.recv())
+                .await
+                .ok()
+        } else {
+            Some(rx.recv().await)
+        };
+        let change = match received {
+            None => {
+                // Held-back notifications whose gap has passed.
+                let (in_view, quiet, previews) = notify_context(&app);
+                let ctx = notify::Context {
+                    me: &me,
+                    in_view: in_view.as_deref(),
+                    quiet,
+                    previews,
+                    now: Utc::now(),
+                };
+                for n in notifier.flush(&ctx) {
+                    app.inner.events.notify(&n);
+                }
+                continue;
+            }
+            Some(Ok(c)) => c,
+            Some(Err(tokio::sync::broadcast::error::RecvError::Lagged(n))) => {
+                tracing::warn!(
+                    missed = n,
+                    "notifications fell behind; some may not be shown"
+                );
+                continue;
+            }
+            Some(Err(tokio::sync::broadcast::error::RecvError::Closed)) => break,
         };
         let perch_engine::Change::Messages {
             channel_id,
@@ -1232,19 +1338,29 @@ async fn forward_notifications(app: App, id: AccountId, engine: Engine) {
                 subject: row.subject.clone(),
             });
         }
-        let settings = app.settings();
-        let view = settings.view(&app.inner.policy);
-        let in_view = app.inner.in_view.lock().clone();
-        let visible = app.inner.visible.load(Ordering::SeqCst);
+        let (in_view, quiet, previews) = notify_context(&app);
         let ctx = notify::Context {
             me: &me,
-            in_view: in_view.as_deref().filter(|_| visible),
-            quiet: settings.is_quiet(chrono::Local::now().time()),
-            previews: view.notification_previews,
+            in_view: in_view.as_deref(),
+            quiet,
+            previews,
             now: Utc::now(),
         };
         for n in notifier.consider(&batch, &ctx) {
             app.inner.events.notify(&n);
         }
     }
+}
+
+/// The channel on screen (when the window is visible), quiet hours now, previews.
+fn notify_context(app: &App) -> (Option<String>, bool, bool) {
+    let settings = app.settings();
+    let view = settings.view(&app.inner.policy);
+    let visible = app.inner.visible.load(Ordering::SeqCst);
+    let in_view = app.inner.in_view.lock().clone().filter(|_| visible);
+    (
+        in_view,
+        settings.is_quiet(chrono::Local::now().time()),
+        view.notification_previews,
+    )
 }

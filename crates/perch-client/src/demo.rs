@@ -36,7 +36,7 @@ impl Demo {
     /// loopback port it had last time when that port is free, so that stored links and the
     /// account's hosts stay valid; the second value is false when the port changed (the demo
     /// account's cache must then be dropped).
-    pub async fn start(dir: &Path, live: bool) -> Result<(Demo, bool), AppError> {
+    pub async fn start(dir: &Path, live: bool) -> Result<(Demo, bool, Option<String>), AppError> {
         std::fs::create_dir_all(dir).map_err(|e| {
             AppError::new(
                 "data_dir_unwritable",
@@ -57,15 +57,28 @@ impl Demo {
             state_file: Some(state_file(dir)),
             ..EmulatorConfig::default()
         };
-        let (emulator, same_port) = match previous {
-            Some(port) => match Emulator::start(config(port)).await {
-                Ok(e) => (e, true),
-                Err(error) => {
-                    tracing::warn!(%error, port, "the demo tenant's port is taken; using another");
-                    (start(config(0)).await?, false)
-                }
-            },
-            None => (start(config(0)).await?, false),
+        let mut problem = None;
+        let first = Emulator::start(config(previous.unwrap_or(0))).await;
+        let (emulator, same_port) = match first {
+            Ok(e) => (e, previous.is_some()),
+            Err(perch_emulator::Error::Bind { .. }) => {
+                tracing::warn!(port = ?previous, "the demo tenant's port is taken; using another");
+                (start(config(0)).await?, false)
+            }
+            Err(perch_emulator::Error::State { .. })
+            | Err(perch_emulator::Error::Config { .. }) => {
+                // A damaged or older saved tenant: keep it aside and start a fresh one.
+                let aside = state_file(dir).with_extension(format!(
+                    "json.damaged-{}",
+                    chrono::Utc::now().format("%Y%m%dT%H%M%SZ")
+                ));
+                let _ = std::fs::rename(state_file(dir), &aside);
+                problem = Some(format!(
+                    "The saved demo organisation could not be read; it was moved to {} and a fresh one started.",
+                    aside.display()
+                ));
+                (start(config(0)).await?, false)
+            }
         };
         let port = emulator
             .base_url()
@@ -92,7 +105,17 @@ impl Demo {
                 client_id,
             },
             same_port,
+            problem,
         ))
+    }
+
+    /// The loopback port.
+    pub fn port(&self) -> u16 {
+        self.base_url()
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0)
     }
 
     /// `http://127.0.0.1:PORT`.
@@ -139,20 +162,34 @@ async fn start(config: EmulatorConfig) -> Result<Emulator, AppError> {
 /// The demo's "browser": opens the authorize URL with an HTTP client that follows redirects,
 /// which the emulator (auto-approving) answers with a redirect to Perch's loopback listener.
 /// Only loopback URLs are opened.
-#[derive(Debug, Clone, Default)]
-pub struct AutoApproveBrowser;
+#[derive(Debug, Clone)]
+pub struct AutoApproveBrowser {
+    /// The demo tenant's port: the only authorize URL opened.
+    pub port: u16,
+}
 
 impl BrowserOpener for AutoApproveBrowser {
     fn open(&self, url: &str) -> Result<(), String> {
         let parsed = url::Url::parse(url).map_err(|e| e.to_string())?;
-        if parsed.host_str() != Some("127.0.0.1") {
+        if parsed.host_str() != Some("127.0.0.1") || parsed.port() != Some(self.port) {
             return Err("the demo browser opens only the local demo tenant".into());
         }
         let handle = tokio::runtime::Handle::try_current().map_err(|e| e.to_string())?;
         let url = url.to_owned();
         handle.spawn(async move {
             let client = match reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::limited(5))
+                // Redirects stay on this machine (the emulator sends one, to Perch's listener).
+                .redirect(reqwest::redirect::Policy::custom(|attempt| {
+                    let local = matches!(
+                        attempt.url().host_str(),
+                        Some("127.0.0.1" | "localhost" | "[::1]")
+                    );
+                    if attempt.previous().len() >= 5 || !local {
+                        attempt.stop()
+                    } else {
+                        attempt.follow()
+                    }
+                }))
                 .build()
             {
                 Ok(c) => c,
@@ -164,7 +201,8 @@ impl BrowserOpener for AutoApproveBrowser {
             match client.get(&url).send().await {
                 Ok(r) if r.status().is_success() => {}
                 Ok(r) => tracing::warn!(status = %r.status(), "demo sign-in was not approved"),
-                Err(error) => tracing::warn!(%error, "demo sign-in failed"),
+                // Without the URL: after the redirect it carries the authorization code.
+                Err(error) => tracing::warn!(error = %error.without_url(), "demo sign-in failed"),
             }
         });
         Ok(())

@@ -147,33 +147,68 @@ impl App {
         let file: PathBuf = dir.join(hex(&Sha256::digest(
             format!("{}/{}", parsed.account, parsed.key).as_bytes(),
         )));
+        // Written aside then renamed, so a concurrent reader never sees half a file.
+        let tmp = file.with_extension(format!("tmp-{}", uuid::Uuid::new_v4().simple()));
         let write = async {
             tokio::fs::create_dir_all(&dir).await?;
-            tokio::fs::write(&file, &bytes).await
+            tokio::fs::write(&tmp, &bytes).await?;
+            tokio::fs::rename(&tmp, &file).await
         };
         match write.await {
             Ok(()) => {
                 let evicted = {
                     let store = self.store().lock();
-                    store.put_hosted(
-                        &account,
-                        &parsed.key,
-                        &file.to_string_lossy(),
-                        i64::try_from(bytes.len()).unwrap_or(i64::MAX),
-                    )?;
-                    store.evict_hosted(CACHE_CAP_BYTES)?
+                    let size = i64::try_from(bytes.len()).unwrap_or(i64::MAX);
+                    store
+                        .put_hosted(&account, &parsed.key, &file.to_string_lossy(), size)
+                        .and_then(|()| store.evict_hosted(CACHE_CAP_BYTES))
                 };
-                for path in evicted {
-                    let _ = tokio::fs::remove_file(path).await;
+                match evicted {
+                    Ok(paths) => {
+                        for path in paths {
+                            let _ = tokio::fs::remove_file(path).await;
+                        }
+                    }
+                    // The image is in hand: show it, just do not count it.
+                    Err(error) => tracing::warn!(%error, "could not index a cached image"),
                 }
             }
             // A full disk still shows the image; it is just not kept.
-            Err(error) => tracing::warn!(%error, "could not cache an image"),
+            Err(error) => {
+                let _ = tokio::fs::remove_file(&tmp).await;
+                tracing::warn!(%error, "could not cache an image");
+            }
         }
         Ok(Media {
             bytes: bytes.to_vec(),
             content_type,
         })
+    }
+}
+
+/// Deletes cached image files that the index does not list (an account purged, a database
+/// rebuilt, a crash between writing and indexing), so nothing of a signed-out account stays.
+pub fn sweep_orphans(app: &App) {
+    let dir = app.data_dir().path().join("media");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return;
+    };
+    let known: std::collections::HashSet<String> = match app.store().lock().hosted_paths() {
+        Ok(paths) => paths.into_iter().collect(),
+        Err(error) => {
+            tracing::warn!(%error, "media cache not swept");
+            return;
+        }
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if !known.contains(path.to_string_lossy().as_ref()) && std::fs::remove_file(&path).is_ok() {
+            removed += 1;
+        }
+    }
+    if removed > 0 {
+        tracing::info!(removed, "removed cached images no account owns");
     }
 }
 

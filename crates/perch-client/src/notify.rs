@@ -86,7 +86,15 @@ pub struct Notifier {
     /// At most one notification per channel this often.
     pub min_gap: Duration,
     last: HashMap<String, DateTime<Utc>>,
-    held: HashMap<String, (usize, bool)>,
+    held: HashMap<String, Held>,
+}
+
+/// Messages of a channel held back by the gap.
+#[derive(Debug)]
+struct Held {
+    count: usize,
+    mention: bool,
+    newest: Incoming,
 }
 
 /// Longest preview, in characters.
@@ -135,18 +143,51 @@ impl Notifier {
             list.sort_by_key(|m| m.created_at);
             let mention = list.iter().any(|m| m.mentions_me);
             let too_soon = self.last.get(&channel).is_some_and(|t| ctx.now - *t < gap);
+            let newest = list[list.len() - 1];
             if too_soon {
-                let held = self.held.entry(channel).or_default();
-                held.0 += list.len();
-                held.1 |= mention;
+                let held = self.held.entry(channel).or_insert_with(|| Held {
+                    count: 0,
+                    mention: false,
+                    newest: newest.clone(),
+                });
+                held.count += list.len();
+                held.mention |= mention;
+                held.newest = newest.clone();
                 continue;
             }
-            let (held, held_mention) = self.held.remove(&channel).unwrap_or_default();
+            let (held, held_mention) = self
+                .held
+                .remove(&channel)
+                .map_or((0, false), |h| (h.count, h.mention));
             self.last.insert(channel, ctx.now);
-            let newest = list[list.len() - 1];
             out.push(render(&list, held, mention || held_mention, newest, ctx));
         }
         out
+    }
+
+    /// The notifications held back by the gap whose gap has passed (call every few seconds),
+    /// so that a mention that arrived just after another notification is not lost.
+    pub fn flush(&mut self, ctx: &Context<'_>) -> Vec<Notification> {
+        let gap = chrono::Duration::from_std(self.min_gap).unwrap_or_default();
+        let due: Vec<String> = self
+            .held
+            .keys()
+            .filter(|c| self.last.get(*c).is_none_or(|t| ctx.now - *t >= gap))
+            .cloned()
+            .collect();
+        let mut out = Vec::new();
+        for channel in due {
+            if let Some(h) = self.held.remove(&channel) {
+                self.last.insert(channel, ctx.now);
+                out.push(render(&[], h.count, h.mention, &h.newest, ctx));
+            }
+        }
+        out
+    }
+
+    /// Whether anything is held back.
+    pub fn holding(&self) -> bool {
+        !self.held.is_empty()
     }
 }
 
@@ -301,6 +342,30 @@ mod tests {
             "3 new messages in Eng › a-name, including a mention of you"
         );
         assert!(out[0].mention);
+    }
+
+    #[test]
+    fn a_held_back_mention_is_shown_when_the_gap_has_passed() {
+        let mut n = Notifier::new(t0());
+        assert_eq!(
+            n.consider(&[msg("a", "1", NotifyLevelDto::All, false)], &ctx(t0()))
+                .len(),
+            1
+        );
+        let soon = t0() + chrono::Duration::seconds(10);
+        assert!(n
+            .consider(&[msg("a", "22", NotifyLevelDto::All, true)], &ctx(soon))
+            .is_empty());
+        assert!(n.holding());
+        assert!(n
+            .flush(&ctx(t0() + chrono::Duration::seconds(20)))
+            .is_empty());
+        let out = n.flush(&ctx(t0() + chrono::Duration::seconds(31)));
+        assert_eq!(out.len(), 1);
+        assert!(out[0].mention);
+        assert_eq!(out[0].title, "Ann mentioned you in Eng › a-name");
+        assert_eq!(out[0].target.id, "22");
+        assert!(!n.holding());
     }
 
     #[test]

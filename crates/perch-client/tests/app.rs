@@ -331,10 +331,12 @@ async fn the_demo_runs_end_to_end_through_the_app_core() {
         .iter()
         .any(|s| s.account_id.as_deref() == Some(me.as_str())));
 
-    // Closing a subscription ends it.
+    // Closing a subscription ends it; a reloaded page ends them all.
     let before = app.subscription_count();
     app.close_subscription(sub);
     assert_eq!(app.subscription_count(), before - 1);
+    app.close_all_subscriptions();
+    assert_eq!(app.subscription_count(), 0);
 
     // Sign out: no active account, commands say so, the status says signed out.
     app.sign_out(&me, false).await.unwrap();
@@ -409,5 +411,34 @@ async fn a_restart_reuses_the_demo_tenant_and_the_cache() {
         1,
         "the same account, not a second one"
     );
+    app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_demo_tenant_is_moved_aside_and_stray_images_are_swept() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("demo")).unwrap();
+    std::fs::write(dir.path().join("demo/demo-tenant.json"), "{ not json").unwrap();
+    std::fs::create_dir_all(dir.path().join("media")).unwrap();
+    let stray = dir.path().join("media/0123abcd");
+    std::fs::write(&stray, b"\x89PNG\r\n\x1a\nsomeone's image").unwrap();
+    let app = start(dir.path(), Arc::new(Recorder::default())).await;
+    let state = app.state().await.unwrap();
+    assert_eq!(state.mode, ModeDto::Demo);
+    assert!(
+        state
+            .config_problems
+            .iter()
+            .any(|p| p.contains("could not be read") && p.contains("damaged")),
+        "{:?}",
+        state.config_problems
+    );
+    assert!(
+        !stray.exists(),
+        "an image no account owns is deleted at start"
+    );
+    app.demo_sign_in_if_needed()
+        .await
+        .expect("the fresh demo tenant signs in");
     app.shutdown().await;
 }

@@ -103,6 +103,15 @@ pub struct Timeline {
     limit: usize,
     /// When the change behind the latest batch committed.
     committed_at: Option<std::time::SystemTime>,
+    /// The change being turned into diffs (see [`Timeline::next`]).
+    carry: Option<Carry>,
+}
+
+/// What [`Timeline::next`] is working on.
+#[derive(Debug, Clone)]
+enum Carry {
+    Change(Change),
+    Reset,
 }
 
 impl std::fmt::Debug for Timeline {
@@ -204,6 +213,7 @@ impl Timeline {
             oldest: None,
             limit,
             committed_at: None,
+            carry: None,
         };
         let items = timeline.read_window().await?;
         Ok((items, timeline))
@@ -259,46 +269,55 @@ impl Timeline {
     }
 
     /// The next batch of diffs (waits for a change). `None` when the engine stopped.
+    ///
+    /// Cancel-safe: a change taken from the broadcast is kept until its diffs are returned, so
+    /// a caller that drops this future mid-way (a `select!` that chose another branch) gets
+    /// them from the next call. Re-processing is harmless: the window changes only after the
+    /// last await.
     pub async fn next(&mut self) -> Option<Result<Vec<TimelineDiff>, EngineError>> {
         loop {
-            let change = match self.rx.recv().await {
-                Ok(change) => change,
-                Err(broadcast::error::RecvError::Lagged(_)) => {
-                    self.committed_at = None;
-                    return Some(
-                        self.read_window()
-                            .await
-                            .map(|items| vec![TimelineDiff::Reset { items }]),
-                    );
-                }
-                Err(broadcast::error::RecvError::Closed) => return None,
+            let work = match self.carry.take() {
+                Some(work) => work,
+                None => match self.rx.recv().await {
+                    Ok(change) => Carry::Change(change),
+                    Err(broadcast::error::RecvError::Lagged(_)) => Carry::Reset,
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                },
             };
-            let diffs = match change {
-                Change::Messages {
+            self.carry = Some(work.clone());
+            let diffs = match work {
+                Carry::Reset => {
+                    self.committed_at = None;
+                    self.read_window()
+                        .await
+                        .map(|items| vec![TimelineDiff::Reset { items }])
+                }
+                Carry::Change(Change::Messages {
                     channel_id,
                     inserted,
                     updated,
                     sent,
                     committed_at,
-                } if channel_id == self.channel_id => {
+                }) if channel_id == self.channel_id => {
                     self.committed_at = Some(committed_at);
                     self.diffs(inserted, updated, sent).await
                 }
-                Change::Outbox { channel_id, ids } if channel_id == self.channel_id => {
+                Carry::Change(Change::Outbox { channel_id, ids })
+                    if channel_id == self.channel_id =>
+                {
                     self.committed_at = None;
                     self.outbox_diffs(ids).await
                 }
-                Change::Read { channel_id } if channel_id == self.channel_id => {
+                // Unread flags changed: re-read the window.
+                Carry::Change(Change::Read { channel_id }) if channel_id == self.channel_id => {
                     self.committed_at = None;
-                    // Unread flags changed: re-read the window.
-                    return Some(
-                        self.read_window()
-                            .await
-                            .map(|items| vec![TimelineDiff::Reset { items }]),
-                    );
+                    self.read_window()
+                        .await
+                        .map(|items| vec![TimelineDiff::Reset { items }])
                 }
-                _ => continue,
+                Carry::Change(_) => Ok(Vec::new()),
             };
+            self.carry = None;
             match diffs {
                 Ok(d) if d.is_empty() => continue,
                 other => return Some(other),

@@ -74,6 +74,15 @@ impl Store {
         .transpose()
     }
 
+    /// Every indexed file's path, all accounts (to find files nothing indexes).
+    pub fn hosted_paths(&self) -> Result<Vec<String>, Error> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT path FROM hosted_cache")?
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?)
+    }
+
     /// Total bytes indexed, all accounts.
     pub fn hosted_bytes(&self) -> Result<i64, Error> {
         Ok(self

@@ -91,8 +91,10 @@ fn p95(mut v: Vec<f64>) -> f64 {
         .min(v.len() - 1)]
 }
 
-/// Sum of VmRSS (kB) of the processes running `app` and all their descendants, and how many.
-fn rss_kb(app: &Path) -> (u64, usize) {
+/// Memory of the processes running `app` and all their descendants: the sum of their RSS and
+/// of their PSS (proportional: shared pages such as WebKitGTK's libraries, mapped by the app
+/// and its web process alike, counted once), in kB, and how many processes.
+fn memory_kb(app: &Path) -> (u64, u64, usize) {
     let mut procs: Vec<(u32, u32, u64, bool)> = Vec::new();
     if let Ok(dir) = std::fs::read_dir("/proc") {
         for entry in dir.flatten() {
@@ -131,7 +133,19 @@ fn rss_kb(app: &Path) -> (u64, usize) {
         .filter(|p| chosen.contains(&p.0))
         .map(|p| p.2)
         .sum();
-    (total, chosen.len())
+    let pss = chosen
+        .iter()
+        .map(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup"))
+                .unwrap_or_default()
+                .lines()
+                .find(|l| l.starts_with("Pss:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0)
+        })
+        .sum();
+    (total, pss, chosen.len())
 }
 
 /// Seconds since this process's start, from /proc (the app's start, for "launch to paint").
@@ -351,10 +365,11 @@ fn measure_live(s: &Session, channel: &str, port: &str, account: &AccountId) -> 
 
 /// Loads the whole channel by scrolling up, then measures DOM size, frame times and RSS.
 fn measure_scroll(s: &Session, app: &Path) -> Result<(), Error> {
-    let (rss_before, procs) = rss_kb(app);
+    let (rss, pss, procs) = memory_kb(app);
     println!(
-        "RSS with the channel open (newest posts loaded): {} MB in {procs} processes",
-        rss_before / 1024
+        "FIGURE memory-open: the channel open (newest posts loaded): PSS {} MB, RSS sum {} MB, {procs} processes",
+        pss / 1024,
+        rss / 1024
     );
     let t0 = Instant::now();
     let mut items = 0;
@@ -404,14 +419,15 @@ requestAnimationFrame(step);
         .as_array()
         .map(|a| a.iter().filter_map(Value::as_f64).collect())
         .unwrap_or_default();
-    let (rss, procs) = rss_kb(app);
+    let (rss, pss, procs) = memory_kb(app);
     println!(
         "FIGURE virtual: {items} posts in the timeline, {rows} rows in the DOM; scrolling 900 px a frame: frame time median {:.1} ms, p95 {:.1} ms",
         median(frames.clone()),
         p95(frames)
     );
     println!(
-        "FIGURE rss: {} MB in {procs} processes with the {items}-post channel loaded (target < 250 MB)",
+        "FIGURE memory-loaded: all {items} posts loaded: PSS {} MB, RSS sum {} MB, {procs} processes",
+        pss / 1024,
         rss / 1024
     );
     Ok(())
