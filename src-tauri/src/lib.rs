@@ -337,6 +337,27 @@ pub fn run() {
             std::process::exit(1);
         }
     };
+    // SIGTERM and SIGINT (a session ending, `kill`, Ctrl+C in a terminal) exit like closing
+    // the window, so the engines stop cleanly and the demo tenant is saved.
+    #[cfg(unix)]
+    {
+        let handle = app.handle().clone();
+        tauri::async_runtime::spawn(async move {
+            use tokio::signal::unix::{signal, SignalKind};
+            let (Ok(mut term), Ok(mut int)) = (
+                signal(SignalKind::terminate()),
+                signal(SignalKind::interrupt()),
+            ) else {
+                return;
+            };
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+            tracing::info!("asked to stop; closing");
+            handle.exit(0);
+        });
+    }
     app.run(|handle, event| {
         if let tauri::RunEvent::Exit = event {
             // Save the demo tenant and stop the engines before the process ends.

@@ -27,7 +27,7 @@ use tokio::sync::{mpsc, oneshot, Mutex as AsyncMutex};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::demo::{AutoApproveBrowser, Demo};
+use crate::demo::{AutoApproveBrowser, Demo, DemoIdentity};
 use crate::dto::*;
 use crate::error::AppError;
 use crate::notify::{self, Notification, Notifier};
@@ -106,7 +106,7 @@ impl Drop for AbortOnDrop {
 struct Inner {
     data_dir: DataDir,
     mode: ModeDto,
-    org: Option<Organisation>,
+    org: parking_lot::Mutex<Option<Organisation>>,
     problems: parking_lot::Mutex<Vec<String>>,
     manager: TokenManager,
     opener: Arc<dyn BrowserOpener>,
@@ -124,6 +124,11 @@ struct Inner {
     in_view: parking_lot::Mutex<Option<String>>,
     visible: std::sync::atomic::AtomicBool,
     demo: AsyncMutex<Option<Demo>>,
+    /// False while the demo tenant starts in the background (the cache is shown meanwhile;
+    /// the engine starts, and sign-ins go out, once it is up).
+    demo_ready: tokio::sync::watch::Receiver<bool>,
+    /// The demo browser's port, when in demo mode.
+    demo_port: Arc<std::sync::atomic::AtomicU16>,
 }
 
 /// See the module docs. Cheap to clone.
@@ -182,7 +187,9 @@ impl App {
         }
         layers.push(SettingsLayer::environment(env));
 
+        let started = std::time::Instant::now();
         let (store, recovery) = Store::open_checked(&data_dir.database())?;
+        let opened = started.elapsed();
         if let Some(r) = recovery {
             problems.push(format!(
                 "The local database was damaged ({}); it was moved to {} and a new one started. \
@@ -194,29 +201,53 @@ impl App {
         }
 
         let mut demo = None;
+        let mut pending_demo: Option<(DemoIdentity, Vec<SettingsLayer>)> = None;
+        let before_demo = started.elapsed();
+        let demo_dir = data_dir.path().join("demo");
         let (mode, org) = match resolve(&layers) {
             Ok(org) => (ModeDto::Organisation, Some(org)),
             Err(ConfigError::Missing { .. }) if allow_demo => {
-                let (d, same_port, problem) =
-                    Demo::start(&data_dir.path().join("demo"), demo_live).await?;
-                problems.extend(problem);
-                layers.push(d.settings_layer());
-                let org = resolve(&layers)?;
-                if !same_port {
-                    forget_demo_accounts(&store, &org)?;
+                match DemoIdentity::load(&demo_dir) {
+                    // Known from last time: paint the cache now, start the tenant meanwhile.
+                    Some(identity) => {
+                        let mut with_demo = layers.clone();
+                        with_demo.push(identity.settings_layer());
+                        let org = resolve(&with_demo)?;
+                        pending_demo = Some((identity, layers.clone()));
+                        (ModeDto::Demo, Some(org))
+                    }
+                    None => {
+                        let (d, same_port, problem) = Demo::start(&demo_dir, demo_live).await?;
+                        problems.extend(problem);
+                        layers.push(d.settings_layer());
+                        let org = resolve(&layers)?;
+                        if !same_port {
+                            forget_demo_accounts(&store, &org)?;
+                        }
+                        demo = Some(d);
+                        (ModeDto::Demo, Some(org))
+                    }
                 }
-                demo = Some(d);
-                (ModeDto::Demo, Some(org))
             }
             Err(e) => {
                 problems.push(e.to_string());
                 (ModeDto::Organisation, None)
             }
         };
-        let opener: Arc<dyn BrowserOpener> = match &demo {
-            Some(d) => Arc::new(AutoApproveBrowser { port: d.port() }),
-            None => opener,
+        let demo_port = Arc::new(std::sync::atomic::AtomicU16::new(
+            demo.as_ref()
+                .map(Demo::port)
+                .or(pending_demo.as_ref().map(|(i, _)| i.port))
+                .unwrap_or(0),
+        ));
+        let opener: Arc<dyn BrowserOpener> = if mode == ModeDto::Demo {
+            Arc::new(AutoApproveBrowser {
+                port: demo_port.clone(),
+            })
+        } else {
+            opener
         };
+        let (ready_tx, demo_ready) = tokio::sync::watch::channel(pending_demo.is_none());
         let scopes = org.as_ref().map(|o| o.scopes.clone()).unwrap_or_default();
         let manager = TokenManager::new(
             HttpClient::new()?,
@@ -231,7 +262,7 @@ impl App {
             inner: Arc::new(Inner {
                 data_dir,
                 mode,
-                org,
+                org: parking_lot::Mutex::new(org),
                 problems: parking_lot::Mutex::new(problems),
                 manager,
                 opener,
@@ -248,8 +279,11 @@ impl App {
                 in_view: parking_lot::Mutex::new(None),
                 visible: std::sync::atomic::AtomicBool::new(true),
                 demo: AsyncMutex::new(demo),
+                demo_ready,
+                demo_port,
             }),
         };
+        let configured = started.elapsed();
         let wanted = app.remembered_account()?;
         if let Some(id) = wanted {
             if let Err(error) = app.activate(id).await {
@@ -258,7 +292,90 @@ impl App {
             }
         }
         crate::media::sweep_orphans(&app);
+        if let Some((identity, layers)) = pending_demo {
+            tokio::spawn(
+                app.clone()
+                    .start_demo(identity, layers, demo_dir, demo_live, ready_tx),
+            );
+        }
+        tracing::info!(
+            total_ms = started.elapsed().as_millis() as u64,
+            database_ms = opened.as_millis() as u64,
+            demo_ms = configured.saturating_sub(before_demo).as_millis() as u64,
+            "the app core started"
+        );
         Ok(app)
+    }
+
+    /// Starts the demo tenant in the background (a restart: the cache is already on screen).
+    /// Its engine starts once it is up; if it had to move to another port, the old cache is
+    /// dropped and the demo signs in afresh.
+    async fn start_demo(
+        self,
+        identity: DemoIdentity,
+        mut layers: Vec<SettingsLayer>,
+        dir: std::path::PathBuf,
+        live: bool,
+        ready: tokio::sync::watch::Sender<bool>,
+    ) {
+        let started = std::time::Instant::now();
+        let (demo, problem) = match Demo::start(&dir, live).await {
+            Ok((d, _, problem)) => (d, problem),
+            Err(error) => {
+                self.problem(error.message.clone());
+                let _ = ready.send(true);
+                return;
+            }
+        };
+        self.problem_opt(problem);
+        let moved = demo.identity() != identity;
+        self.inner
+            .demo_port
+            .store(demo.port(), std::sync::atomic::Ordering::SeqCst);
+        layers.push(demo.settings_layer());
+        *self.inner.demo.lock().await = Some(demo);
+        if moved {
+            tracing::info!("the demo tenant moved; starting its cache afresh");
+            match resolve(&layers) {
+                Ok(org) => {
+                    if let Some(active) = self.inner.active.lock().await.take() {
+                        stop(active);
+                    }
+                    self.set_current(None);
+                    if let Err(error) = forget_demo_accounts(&self.inner.store.lock(), &org) {
+                        tracing::warn!(%error, "old demo accounts not forgotten");
+                    }
+                    *self.inner.org.lock() = Some(org);
+                }
+                Err(error) => self.problem(error.to_string()),
+            }
+            let _ = ready.send(true);
+            self.inner.events.accounts_changed();
+            if let Err(error) = self.demo_sign_in_if_needed().await {
+                tracing::warn!(code = %error.code, %error, "demo sign-in failed");
+            }
+        } else {
+            let _ = ready.send(true);
+            if let Some((_, engine)) = self.active_engine() {
+                start_engine(&engine);
+            }
+        }
+        tracing::info!(
+            ms = started.elapsed().as_millis() as u64,
+            "the demo tenant is up"
+        );
+    }
+
+    /// Waits until the demo tenant (if any) is up.
+    async fn wait_demo(&self) {
+        let mut ready = self.inner.demo_ready.clone();
+        let _ = ready.wait_for(|r| *r).await;
+    }
+
+    fn problem_opt(&self, problem: Option<String>) {
+        if let Some(p) = problem {
+            self.problem(p);
+        }
     }
 
     /// Starts the demo's first sign-in (and follows a few channels) when the demo tenant runs
@@ -267,6 +384,7 @@ impl App {
         if self.inner.mode != ModeDto::Demo {
             return Ok(());
         }
+        self.wait_demo().await;
         let needs = match self.active_engine() {
             Some((id, _)) => match self.inner.manager.account(&id)?.state {
                 AccountState::NeedsSignIn | AccountState::SignedOut => true,
@@ -298,6 +416,7 @@ impl App {
 
     /// The demo tenant's base URL, when it runs.
     pub async fn demo_base_url(&self) -> Option<String> {
+        self.wait_demo().await;
         self.inner
             .demo
             .lock()
@@ -321,7 +440,8 @@ impl App {
             .and_then(|v| v.as_str().and_then(|s| s.parse().ok()));
         // Only an account of the running configuration (a demo account is not activated
         // against a real organisation, nor the other way round).
-        let org = self.inner.org.as_ref();
+        let org = self.inner.org.lock().clone();
+        let org = org.as_ref();
         let usable = |r: &&AccountRecord| {
             r.state != AccountState::SignedOut
                 && org.is_some_and(|o| o.client_id == r.client_id && o.hosts == r.hosts)
@@ -372,7 +492,9 @@ impl App {
             stop(previous);
         }
         engine.window_visible(self.inner.visible.load(Ordering::SeqCst));
-        engine.start();
+        if *self.inner.demo_ready.borrow() {
+            start_engine(&engine);
+        }
         let tasks = vec![
             tokio::spawn(forward_status(
                 id,
@@ -380,14 +502,6 @@ impl App {
                 self.inner.events.clone(),
             )),
             tokio::spawn(forward_notifications(self.clone(), id, engine.clone())),
-            tokio::spawn({
-                let engine = engine.clone();
-                async move {
-                    if let Err(error) = engine.ensure_structure().await {
-                        tracing::warn!(code = error.code(), %error, "teams and channels not refreshed");
-                    }
-                }
-            }),
         ];
         self.set_current(Some((id, engine.clone())));
         *guard = Some(Active { id, engine, tasks });
@@ -428,7 +542,8 @@ impl App {
     /// Interactive sign-in through the system browser: a known account that needs it signs in
     /// again (and its engine resumes), otherwise a new account is added and made active.
     pub async fn sign_in(&self) -> Result<AccountDto, AppError> {
-        let org = self.inner.org.clone().ok_or_else(|| {
+        self.wait_demo().await;
+        let org = self.inner.org.lock().clone().ok_or_else(|| {
             AppError::new(
                 "config_missing",
                 match self.inner.problems.lock().first() {
@@ -1222,6 +1337,18 @@ fn unix_ms(t: std::time::SystemTime) -> f64 {
     t.duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs_f64() * 1000.0)
         .unwrap_or(0.0)
+}
+
+/// Starts an engine's background work: the scheduler and sender, and teams and channels when
+/// they are older than a day.
+fn start_engine(engine: &Engine) {
+    engine.start();
+    let engine = engine.clone();
+    tokio::spawn(async move {
+        if let Err(error) = engine.ensure_structure().await {
+            tracing::warn!(code = error.code(), %error, "teams and channels not refreshed");
+        }
+    });
 }
 
 fn stop(active: Active) {

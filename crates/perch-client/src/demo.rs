@@ -7,6 +7,8 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::Arc;
 
 use perch_auth::BrowserOpener;
 use perch_core::{RawSettings, SettingsLayer, SettingsSource};
@@ -29,6 +31,52 @@ fn state_file(dir: &Path) -> PathBuf {
 
 fn port_file(dir: &Path) -> PathBuf {
     dir.join("demo-port")
+}
+
+fn identity_file(dir: &Path) -> PathBuf {
+    dir.join("identity.json")
+}
+
+/// What Perch needs to know about the demo tenant before it runs (its ids and port), kept
+/// beside it so that a restart can paint the cache while the emulator starts.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DemoIdentity {
+    /// The tenant.
+    pub tenant_id: uuid::Uuid,
+    /// The demo app registration.
+    pub client_id: uuid::Uuid,
+    /// The loopback port it listened on.
+    pub port: u16,
+}
+
+impl DemoIdentity {
+    /// The identity saved by the last start, if it can be read and the state file is there.
+    pub fn load(dir: &Path) -> Option<DemoIdentity> {
+        if !state_file(dir).exists() {
+            return None;
+        }
+        let text = std::fs::read_to_string(identity_file(dir)).ok()?;
+        serde_json::from_str(&text).ok()
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn base_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The settings layer that points Perch at the demo tenant.
+    pub fn settings_layer(&self) -> SettingsLayer {
+        SettingsLayer::new(
+            SettingsSource::Named("the demo tenant".into()),
+            RawSettings {
+                tenant: Some(self.tenant_id.to_string()),
+                client_id: Some(self.client_id.to_string()),
+                login_host: Some(self.base_url()),
+                graph_host: Some(self.base_url()),
+                ..RawSettings::default()
+            },
+        )
+    }
 }
 
 impl Demo {
@@ -98,15 +146,16 @@ impl Demo {
                 .ok_or_else(|| AppError::internal("the demo tenant has no app registration"))?;
             (tenant.id, client)
         };
-        Ok((
-            Demo {
-                emulator,
-                tenant_id,
-                client_id,
-            },
-            same_port,
-            problem,
-        ))
+        let demo = Demo {
+            emulator,
+            tenant_id,
+            client_id,
+        };
+        let identity = serde_json::to_string(&demo.identity()).unwrap_or_default();
+        if let Err(error) = std::fs::write(identity_file(dir), identity) {
+            tracing::warn!(%error, "could not record the demo tenant's identity");
+        }
+        Ok((demo, same_port, problem))
     }
 
     /// The loopback port.
@@ -128,18 +177,18 @@ impl Demo {
         &self.emulator
     }
 
+    /// Its ids and port.
+    pub fn identity(&self) -> DemoIdentity {
+        DemoIdentity {
+            tenant_id: self.tenant_id,
+            client_id: self.client_id,
+            port: self.port(),
+        }
+    }
+
     /// The settings layer that points Perch at the demo tenant.
     pub fn settings_layer(&self) -> SettingsLayer {
-        SettingsLayer::new(
-            SettingsSource::Named("the demo tenant".into()),
-            RawSettings {
-                tenant: Some(self.tenant_id.to_string()),
-                client_id: Some(self.client_id.to_string()),
-                login_host: Some(self.base_url().to_owned()),
-                graph_host: Some(self.base_url().to_owned()),
-                ..RawSettings::default()
-            },
-        )
+        self.identity().settings_layer()
     }
 
     /// Stops the emulator and saves the demo tenant.
@@ -162,16 +211,18 @@ async fn start(config: EmulatorConfig) -> Result<Emulator, AppError> {
 /// The demo's "browser": opens the authorize URL with an HTTP client that follows redirects,
 /// which the emulator (auto-approving) answers with a redirect to Perch's loopback listener.
 /// Only loopback URLs are opened.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct AutoApproveBrowser {
     /// The demo tenant's port: the only authorize URL opened.
-    pub port: u16,
+    pub port: Arc<AtomicU16>,
 }
 
 impl BrowserOpener for AutoApproveBrowser {
     fn open(&self, url: &str) -> Result<(), String> {
         let parsed = url::Url::parse(url).map_err(|e| e.to_string())?;
-        if parsed.host_str() != Some("127.0.0.1") || parsed.port() != Some(self.port) {
+        if parsed.host_str() != Some("127.0.0.1")
+            || parsed.port() != Some(self.port.load(Ordering::SeqCst))
+        {
             return Err("the demo browser opens only the local demo tenant".into());
         }
         let handle = tokio::runtime::Handle::try_current().map_err(|e| e.to_string())?;
