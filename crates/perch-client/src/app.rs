@@ -604,6 +604,17 @@ impl App {
             Some((id, engine)) if id == record.id => {
                 engine.signed_in_again();
                 self.inner.events.accounts_changed();
+                // What failed while signed out (teams and channels at start) is fetched now,
+                // not at the next background refresh.
+                let app = self.clone();
+                tokio::spawn(async move {
+                    if let Err(error) = engine.ensure_structure().await {
+                        tracing::warn!(code = error.code(), %error, "teams and channels not refreshed");
+                    }
+                    if app.inner.mode == ModeDto::Demo {
+                        app.demo_follow().await;
+                    }
+                });
             }
             _ => {
                 self.activate(record.id).await?;

@@ -395,6 +395,15 @@ async fn a_restart_reuses_the_demo_tenant_and_the_cache() {
     let first = app.state().await.unwrap();
     let base = app.demo_base_url().await.unwrap();
     app.shutdown().await;
+    // As if the first run had been closed before it listed teams and channels.
+    {
+        use perch_store::CacheStore;
+        let mut store =
+            perch_store::Store::open(&DataDir::at(dir.path().to_path_buf()).database()).unwrap();
+        let account: perch_core::AccountId = first.active_account.clone().unwrap().parse().unwrap();
+        store.replace_teams(&account, &[]).unwrap();
+        assert!(store.teams(&account).unwrap().is_empty());
+    }
 
     let app = start(dir.path(), Arc::new(Recorder::default())).await;
     assert_eq!(app.demo_base_url().await.unwrap(), base, "the same port");
@@ -403,7 +412,8 @@ async fn a_restart_reuses_the_demo_tenant_and_the_cache() {
         again.active_account, first.active_account,
         "the account is remembered"
     );
-    // The refresh token lived in memory only (this test's custody), so the demo signs in again.
+    // The refresh token lived in memory only (this test's custody), so the demo signs in again,
+    // and what could not be fetched while signed out (teams and channels) comes right after.
     app.demo_sign_in_if_needed().await.unwrap();
     let state = app.state().await.unwrap();
     assert_eq!(
@@ -411,6 +421,21 @@ async fn a_restart_reuses_the_demo_tenant_and_the_cache() {
         1,
         "the same account, not a second one"
     );
+    let (side_sink, mut side) = sink::<Vec<SidebarDiffDto>>();
+    app.subscribe_sidebar(side_sink).await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let batch = tokio::time::timeout_at(deadline, side.recv())
+            .await
+            .expect("teams and channels arrive after the sign-in")
+            .unwrap();
+        if batch
+            .iter()
+            .any(|d| matches!(d, SidebarDiffDto::Reset { teams } if !teams.is_empty()))
+        {
+            break;
+        }
+    }
     app.shutdown().await;
 }
 
