@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { relativeTime } from "./time";
+import { clockTime, fullTime, relativeTime } from "./time";
 import { colourIndex, initials } from "./avatar";
 
 describe("relativeTime", () => {
@@ -17,6 +17,16 @@ describe("relativeTime", () => {
     expect(relativeTime(at(new Date(2024, 2, 3, 12, 0, 0)), now, "en-GB")).toBe("3 Mar");
     expect(relativeTime(at(new Date(2023, 2, 3, 12, 0, 0)), now, "en-GB")).toBe("3 Mar 2023");
     expect(relativeTime("nonsense", now)).toBe("");
+  });
+});
+
+describe("fullTime and clockTime", () => {
+  const t = new Date(2024, 5, 15, 9, 7, 0).toISOString();
+  it("format like toLocaleString (with cached formatters)", () => {
+    expect(fullTime(t, "en-GB")).toBe(new Date(t).toLocaleString("en-GB", { dateStyle: "full", timeStyle: "short" }));
+    expect(fullTime(t, "de-DE")).toBe(new Date(t).toLocaleString("de-DE", { dateStyle: "full", timeStyle: "short" }));
+    expect(clockTime(t, "en-GB")).toBe("09:07");
+    expect(fullTime("nonsense")).toBe("nonsense");
   });
 });
 

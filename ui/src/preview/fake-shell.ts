@@ -157,9 +157,14 @@ export function installFakeShell(params: URLSearchParams): void {
     minFollowedIntervalSecs: 60,
   };
 
+  // `?wire=json` sends channel messages through JSON like the real shell (fresh strings per
+  // message, as in the web view); `?olderMs=` sets load_older's latency (benchmarks use 0).
+  const wireJson = params.get("wire") === "json";
+  const olderMs = Number(params.get("olderMs") ?? 250);
   function send(channel: ChannelRef, message: unknown) {
     const index = channelIndex.get(channel.id) ?? 0;
     channelIndex.set(channel.id, index + 1);
+    if (wireJson) message = JSON.parse(JSON.stringify(message));
     callbacks.get(channel.id)?.({ index, message });
   }
 
@@ -689,7 +694,7 @@ export function installFakeShell(params: URLSearchParams): void {
         for (let i = from; i > from - n; i--) diffs.push({ op: "insert", item: postAt(c, i) });
         s.loaded += n;
         const complete = s.loaded >= all;
-        await delay(null, 250);
+        await delay(null, olderMs);
         send(s.channel, { subscription: args.subscription as number, diffs, historyComplete: complete, committedAtMs: null });
         return complete;
       }
