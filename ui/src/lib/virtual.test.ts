@@ -48,11 +48,14 @@ describe("virtual list math", () => {
   it("keeps the anchor row in place when rows are inserted above", () => {
     const r = rowsOf([100, 50, 100, 200, 100], keys);
     const anchor = captureAnchor(r, (i) => r.at(i), 260);
-    expect(anchor).toEqual({ key: "d", delta: 10 });
+    // "d" (250..450) is cut by the top edge: the anchor is "e", the first row whose top shows.
+    expect(anchor).toEqual({ key: "e", delta: -190 });
+    expect(captureAnchor(r, (i) => r.at(i), 250)).toEqual({ key: "d", delta: 0 });
+    expect(captureAnchor(r, (i) => r.at(i), 500)).toEqual({ key: "e", delta: 50 });
     r.insert(0, "y", 100);
     r.insert(0, "x", 100);
     const top = restoreAnchor(anchor!, (k) => r.toArray().indexOf(k), r);
-    expect(top).toBe(200 + 250 + 10);
+    expect(top).toBe(200 + 260);
   });
 
   it("keeps the anchor when a row above changes height", () => {
@@ -60,7 +63,12 @@ describe("virtual list math", () => {
     const anchor = captureAnchor(r, keyAt, 260)!;
     expect(r.setWeight(1, 80)).toBe(true);
     expect(r.setWeight(1, 80)).toBe(false);
-    expect(restoreAnchor(anchor, (k) => keys.indexOf(k), r)).toBe(280 + 10);
+    expect(restoreAnchor(anchor, (k) => keys.indexOf(k), r)).toBe(260 + 30);
+    // The row cut by the edge grows: what is below it stays where it was on screen.
+    expect(r.setWeight(3, 260)).toBe(true);
+    const top = restoreAnchor(anchor, (k) => keys.indexOf(k), r)!;
+    expect(r.offset(4) - top).toBe(190);
+    expect(top).toBe(100 + 80 + 100 + 260 - 190);
     expect(restoreAnchor({ key: "gone", delta: 0 }, () => -1, r)).toBeNull();
   });
 

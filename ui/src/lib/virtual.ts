@@ -262,9 +262,12 @@ export interface Anchor {
   delta: number;
 }
 
-/** The first row visible at `scrollTop`, to keep it in place across changes. */
+/** The first row whose top is in view at `scrollTop` (else the row cut by the top edge), to
+ *  keep it in place across changes: a row cut by the edge that is measured taller or shorter
+ *  then grows upwards, out of view, instead of pushing what is read down. */
 export function captureAnchor(rows: RowOffsets, keyAt: (index: number) => string | undefined, scrollTop: number): Anchor | null {
-  const i = rows.indexAt(scrollTop);
+  let i = rows.indexAt(scrollTop);
+  if (i >= 0 && rows.offset(i) < scrollTop && i + 1 < rows.length) i++;
   const key = i < 0 ? undefined : keyAt(i);
   if (key === undefined) return null;
   return { key, delta: scrollTop - rows.offset(i) };
