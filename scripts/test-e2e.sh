@@ -50,10 +50,17 @@ log "ui: build (the bundle the app serves)"
 npm --prefix ui run --silent build
 
 log "build the app as a release is built (--features custom-protocol)"
-cargo build -p perch --features custom-protocol --locked
+# PERCH_E2E_PROFILE=release builds the app with the release profile (the benchmark's figures
+# for the shipped configuration); the default is the dev profile, quicker to build.
+profile=${PERCH_E2E_PROFILE:-debug}
+if [ "$profile" = release ]; then
+  cargo build -p perch --features custom-protocol --locked --release
+else
+  cargo build -p perch --features custom-protocol --locked
+fi
 target_dir=$(cargo metadata --format-version 1 --no-deps --locked |
   python3 -c 'import json,sys;print(json.load(sys.stdin)["target_directory"])')
-app="$target_dir/debug/perch"
+app="$target_dir/$profile/perch"
 [ -x "$app" ] || die "the app binary is missing: $app"
 
 log "build the end-to-end tests"
