@@ -837,12 +837,8 @@ impl App {
                 tokio::select! {
                     batch = timeline.next() => match batch {
                         Some(Ok(diffs)) => {
-                            let dto = TimelineBatchDto {
-                                subscription: id,
-                                diffs: diffs.iter().map(|d| TimelineDiffDto::of(d, &me)).collect(),
-                                history_complete: complete,
-                                committed_at_ms: timeline.committed_at().map(unix_ms),
-                            };
+                            let committed = timeline.committed_at().map(unix_ms);
+                            let dto = TimelineBatchDto::of(id, &diffs, &me, complete, committed);
                             if !sink(dto) { break; }
                         }
                         Some(Err(error)) => tracing::warn!(%error, "timeline update failed"),
@@ -852,12 +848,7 @@ impl App {
                         match timeline.load_older(count).await {
                             Ok(diffs) => {
                                 complete = diffs.is_empty();
-                                let dto = TimelineBatchDto {
-                                    subscription: id,
-                                    diffs: diffs.iter().map(|d| TimelineDiffDto::of(d, &me)).collect(),
-                                    history_complete: complete,
-                                    committed_at_ms: None,
-                                };
+                                let dto = TimelineBatchDto::of(id, &diffs, &me, complete, None);
                                 // The inserts first, so the UI has them before it may ask again.
                                 let open = sink(dto);
                                 let _ = reply.send(Ok(complete));
@@ -951,12 +942,7 @@ impl App {
                 while let Some(batch) = thread.next().await {
                     match batch {
                         Ok(diffs) => {
-                            let dto = TimelineBatchDto {
-                                subscription: id,
-                                diffs: diffs.iter().map(|d| TimelineDiffDto::of(d, &me)).collect(),
-                                history_complete: true,
-                                committed_at_ms: None,
-                            };
+                            let dto = TimelineBatchDto::of(id, &diffs, &me, true, None);
                             if !sink(dto) {
                                 break;
                             }
@@ -1441,11 +1427,9 @@ async fn forward_notifications(app: App, id: AccountId, engine: Engine) {
         }
         let (names, followed, level) = {
             let store = app.inner.store.lock();
-            let channel = store
-                .channels(&id)
-                .ok()
-                .and_then(|cs| cs.into_iter().find(|c| c.id == channel_id));
-            let Some(channel) = channel else { continue };
+            let Ok(Some(channel)) = store.channel(&id, &channel_id) else {
+                continue;
+            };
             let team = store
                 .teams(&id)
                 .ok()

@@ -233,10 +233,11 @@ pub struct AttachmentDto {
     pub url: Option<String>,
 }
 
+/// A link the UI may open: perch-html's http(s) rule, and a URL that parses.
 fn http_url(url: Option<&str>) -> Option<String> {
     let url = url?;
-    let parsed = url::Url::parse(url).ok()?;
-    matches!(parsed.scheme(), "http" | "https").then(|| url.to_owned())
+    (perch_html::policy::is_http_src(url) && url::Url::parse(url.trim()).is_ok())
+        .then(|| url.trim().to_owned())
 }
 
 impl From<&AttachmentRow> for AttachmentDto {
@@ -420,6 +421,24 @@ pub struct TimelineBatchDto {
     /// commit of messages caused it): the start of the delta-to-screen figure.
     #[ts(type = "number | null")]
     pub committed_at_ms: Option<f64>,
+}
+
+impl TimelineBatchDto {
+    /// The batch of engine diffs `diffs` for subscription `subscription`, for the user `me`.
+    pub fn of(
+        subscription: u32,
+        diffs: &[TimelineDiff],
+        me: &str,
+        history_complete: bool,
+        committed_at_ms: Option<f64>,
+    ) -> TimelineBatchDto {
+        TimelineBatchDto {
+            subscription,
+            diffs: diffs.iter().map(|d| TimelineDiffDto::of(d, me)).collect(),
+            history_complete,
+            committed_at_ms,
+        }
+    }
 }
 
 /// Per-channel notifications.
