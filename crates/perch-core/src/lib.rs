@@ -1,7 +1,7 @@
 //! `perch-core`: the pure core of Perch. Types every other crate shares and the rules that
 //! decide them: an organisation's sign-in configuration ([`config`]), the settings layers it is
 //! resolved from and the validation that refuses bad values ([`settings`]), where Perch keeps
-//! its state ([`data_dir`]), account ids ([`ids`]), and the message composer's structure and the
+//! its state ([`data_dir`]), account ids ([`ids`]), the managed policy's keys ([`policy`]), and the message composer's structure and the
 //! safe HTML body built from it ([`compose`]).
 //!
 //! The only I/O is reading the environment map and the settings files that a caller passes in
@@ -13,9 +13,11 @@ pub mod compose;
 pub mod config;
 pub mod data_dir;
 pub mod ids;
+pub mod policy;
 pub mod settings;
 
 pub use config::{Cloud, Hosts, Organisation, Scopes, Tenant};
 pub use data_dir::{DataDir, Platform};
 pub use ids::{AccountId, ParseAccountIdError};
+pub use policy::{LogLevel, Policy, PolicyProblem, PolicyReport};
 pub use settings::{resolve, ConfigError, RawSettings, SettingsLayer, SettingsSource};
