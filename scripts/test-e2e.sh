@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 TAURI_DRIVER_VERSION=2.1.0
 # Upper bound for the whole test run, in case something below the harness's own watchdog
 # (per scenario, PERCH_E2E_TIMEOUT_SECS) wedges.
-RUN_TIMEOUT_SECS=${PERCH_E2E_RUN_TIMEOUT_SECS:-900}
+RUN_TIMEOUT_SECS=${PERCH_E2E_RUN_TIMEOUT_SECS:-1200}
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -63,20 +63,24 @@ target_dir=$(cargo metadata --format-version 1 --no-deps --locked |
 app="$target_dir/$profile/perch"
 [ -x "$app" ] || die "the app binary is missing: $app"
 
-log "build the end-to-end tests"
+log "build the test browser and the end-to-end tests"
+cargo build -p perch-cli --bin perch-test-browser --locked
+browser="$target_dir/debug/perch-test-browser"
 cargo test -p perch-e2e --lib --test e2e --locked --no-run
 
 scratch=$(mktemp -d -t perch-e2e.XXXXXX)
 trap 'rm -rf "$scratch" 2>/dev/null || true' EXIT
-mkdir -p "$scratch/xdg-runtime" tests/artifacts
-chmod 700 "$scratch/xdg-runtime"
+mkdir -p tests/artifacts
 
 # PERCH_E2E_TEST_ARGS (e.g. a test name and --nocapture) goes to the test binary.
-log "run the end-to-end tests under xvfb-run and dbus-run-session (artifacts in tests/artifacts/)"
+log "run the end-to-end tests under xvfb-run, in a D-Bus session with an unlocked gnome-keyring (artifacts in tests/artifacts/)"
 # A private data folder and XDG folders keep the run off the developer's own profile.
 # The private D-Bus session matters: without one, GTK autolaunches a session bus, and
 # xdg-desktop-portal, xdg-document-portal (a FUSE mount) and the a11y bus outlive the run;
-# dbus-run-session ends them with the run.
+# dbus-run-session (inside scripts/with-secret-service.sh, which also starts gnome-keyring's
+# Secret Service, unlocked, with its own XDG_DATA_HOME and XDG_RUNTIME_DIR) ends them with the
+# run. The harness itself owns org.freedesktop.Notifications on that bus and records what the
+# app raises.
 # WEBKIT_DISABLE_COMPOSITING_MODE=1 or WEBKIT_DISABLE_DMABUF_RENDERER=1 must NOT be set: with
 # either, WebKitGTK 2.50's WebDriver screenshot never answers here. Unset them if inherited.
 env \
@@ -85,13 +89,13 @@ env \
   -u DBUS_SESSION_BUS_ADDRESS \
   PERCH_E2E_APP="$app" \
   PERCH_E2E_TAURI_DRIVER="$cargo_bin/tauri-driver" \
+  PERCH_E2E_BROWSER="$browser" \
+  PERCH_E2E_SCRATCH="$scratch/scenarios" \
   PERCH_DATA_DIR="$scratch/data" \
-  XDG_DATA_HOME="$scratch/xdg-data" \
   XDG_CONFIG_HOME="$scratch/xdg-config" \
   XDG_CACHE_HOME="$scratch/xdg-cache" \
-  XDG_RUNTIME_DIR="$scratch/xdg-runtime" \
   RUST_BACKTRACE="${RUST_BACKTRACE:-1}" \
   timeout --kill-after=15 "$RUN_TIMEOUT_SECS" \
   xvfb-run -a -s "-screen 0 1280x1024x24 -nolisten tcp" \
-  dbus-run-session -- \
+  bash scripts/with-secret-service.sh \
   cargo test -p perch-e2e --lib --test e2e --locked -- ${PERCH_E2E_TEST_ARGS:-}

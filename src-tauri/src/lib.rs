@@ -67,6 +67,20 @@ impl<R: Runtime> Events for WindowEvents<R> {
     }
 
     fn notify(&self, n: &Notification) {
+        // On Linux the plugin cannot tell when a notification is activated; notify-rust (what
+        // the plugin uses there) can: a thread waits for the daemon's ActionInvoked.
+        #[cfg(all(unix, not(target_os = "macos")))]
+        {
+            show_with_activation(self.handle.clone(), n);
+        }
+        #[cfg(not(all(unix, not(target_os = "macos"))))]
+        self.notify_with_plugin(n);
+    }
+}
+
+impl<R: Runtime> WindowEvents<R> {
+    #[cfg(not(all(unix, not(target_os = "macos"))))]
+    fn notify_with_plugin(&self, n: &Notification) {
         use tauri_plugin_notification::NotificationExt;
         if self
             .handle
@@ -85,6 +99,47 @@ impl<R: Runtime> Events for WindowEvents<R> {
         {
             tracing::warn!(%error, "could not show a notification");
         }
+    }
+}
+
+/// Shows a desktop notification through the session bus's notification daemon with a default
+/// action; activating it (a click on the bubble) focuses the window and opens the message.
+/// The waiting thread ends when the daemon closes the notification.
+#[cfg(all(unix, not(target_os = "macos")))]
+fn show_with_activation<R: Runtime>(handle: AppHandle<R>, n: &Notification) {
+    let (title, body, target) = (n.title.clone(), n.body.clone(), n.target.clone());
+    let spawned = std::thread::Builder::new()
+        .name("notification".to_owned())
+        .spawn(move || {
+            let shown = notify_rust::Notification::new()
+                .appname("Perch")
+                .summary(&title)
+                .body(&body)
+                .action("default", "Open")
+                .show();
+            match shown {
+                Ok(shown) => shown.wait_for_action(|action| {
+                    if action == "default" {
+                        activate(&handle, &target);
+                    }
+                }),
+                Err(error) => tracing::warn!(%error, "could not show a notification"),
+            }
+        });
+    if let Err(error) = spawned {
+        tracing::warn!(%error, "could not show a notification");
+    }
+}
+
+/// Brings the window forward and opens the message a notification was about.
+pub fn activate<R: Runtime>(handle: &AppHandle<R>, target: &perch_client::dto::MessageKeyDto) {
+    if let Some(window) = handle.get_webview_window("main") {
+        let _ = window.unminimize();
+        let _ = window.show();
+        let _ = window.set_focus();
+    }
+    if let Err(error) = handle.emit("open-message", target) {
+        tracing::debug!(%error, "open-message not delivered");
     }
 }
 

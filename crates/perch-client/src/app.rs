@@ -885,7 +885,8 @@ impl App {
     }
 
     /// A thread: the root post then its replies (oldest first) now, then diffs to the
-    /// replies; the whole thread is fetched from Graph in the background.
+    /// replies and updates of the root post; the whole thread is fetched from Graph in the
+    /// background.
     pub async fn open_thread(
         &self,
         channel_id: &str,

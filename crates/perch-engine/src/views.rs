@@ -589,6 +589,9 @@ impl Thread {
         items.extend(self.echoes(&pending));
         items.sort_by_key(|i| i.row.created_at);
         self.known = items.iter().map(|r| r.row.id.clone()).collect();
+        // The subscriber shows the root post from the timeline's row; its later changes
+        // (an edit, a reaction, a delete) come as updates.
+        self.known.insert(self.root_id.clone());
         Ok(items)
     }
 
@@ -604,7 +607,8 @@ impl Thread {
             .collect()
     }
 
-    /// The next batch of diffs to the replies. `None` when the engine stopped.
+    /// The next batch of diffs to the replies, and updates of the root post. `None` when the
+    /// engine stopped.
     pub async fn next(&mut self) -> Option<Result<Vec<TimelineDiff>, EngineError>> {
         loop {
             let change = match self.rx.recv().await {
@@ -646,7 +650,7 @@ impl Thread {
         updated: Vec<MessageKey>,
         sent: Vec<(i64, MessageKey)>,
     ) -> Result<Vec<TimelineDiff>, EngineError> {
-        let in_thread = |k: &MessageKey| k.root_id == self.root_id && k.id != self.root_id;
+        let in_thread = |k: &MessageKey| k.root_id == self.root_id;
         let replaced: HashMap<String, String> = sent
             .iter()
             .filter(|(_, k)| in_thread(k))

@@ -134,9 +134,31 @@ async fn first_sync_then_colleagues_changes_arrive_by_delta() {
         .unwrap();
     assert!(hits.iter().any(|h| h.key.id == post_id), "{hits:?}");
 
-    // A deletion is kept as a tombstone.
+    // A deletion is kept as a tombstone, and an open thread sees its root post change.
+    let (replies, mut thread) = w.engine.thread(&target, &post_id).await.unwrap();
+    assert_eq!(replies.len(), 1, "the reply, without the root: {replies:?}");
     w.admin(reqwest::Method::POST, "/act", Some(json!({"as": colleague, "kind": "delete", "team": team_name, "channel": channel_name, "message": post_id}))).await;
     w.engine.sync_channel(&target).await.unwrap();
+    let mut root_updated = false;
+    while !root_updated {
+        let diffs = tokio::time::timeout(Duration::from_secs(5), thread.next())
+            .await
+            .expect("the thread hears of its root")
+            .expect("engine alive")
+            .unwrap();
+        for d in diffs {
+            match d {
+                TimelineDiff::Update { item } if item.row.id == post_id => {
+                    assert!(item.row.deleted_at.is_some(), "{item:?}");
+                    root_updated = true;
+                }
+                TimelineDiff::Insert { item } if item.row.id == post_id => {
+                    panic!("the root is updated in place, never inserted: {item:?}")
+                }
+                _ => {}
+            }
+        }
+    }
     let row = w
         .engine
         .message(perch_store::MessageKey {

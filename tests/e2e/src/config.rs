@@ -6,7 +6,11 @@
 //! - `PERCH_E2E_TAURI_DRIVER`: the `tauri-driver` binary (default: from `PATH`, then
 //!   `~/.cargo/bin`).
 //! - `PERCH_E2E_ARTIFACTS`: where screenshots and logs go (default: `tests/artifacts/`).
-//! - `PERCH_E2E_TIMEOUT_SECS`: the whole-scenario watchdog (default: 120).
+//! - `PERCH_E2E_TIMEOUT_SECS`: the whole-scenario watchdog (default: 180).
+//! - `PERCH_E2E_BROWSER`: the test browser (`perch-test-browser`) the organisation scenarios
+//!   put in `$BROWSER`.
+//! - `PERCH_E2E_SCRATCH`: where scenarios keep their data folders (default: a folder under the
+//!   system's temporary folder).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -28,6 +32,10 @@ pub struct Config {
     /// Upper bound for one scenario, start-up and shutdown included; past it the watchdog
     /// stops every process and fails the test run instead of letting it hang.
     pub scenario_timeout: Duration,
+    /// The test browser for `$BROWSER`, if the run has one.
+    pub browser: Option<PathBuf>,
+    /// Scenarios' data folders go under here.
+    pub scratch: PathBuf,
 }
 
 impl Config {
@@ -87,14 +95,33 @@ impl Config {
             Ok(secs) => Duration::from_secs(secs.parse().map_err(|_| {
                 Error::Setup(format!("PERCH_E2E_TIMEOUT_SECS={secs} is not a number"))
             })?),
-            Err(_) => Duration::from_secs(120),
+            Err(_) => Duration::from_secs(180),
         };
+
+        let browser = std::env::var_os("PERCH_E2E_BROWSER")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from);
+        if let Some(browser) = &browser {
+            if !browser.is_file() {
+                return Err(Error::Setup(format!(
+                    "PERCH_E2E_BROWSER={} is not a file: `cargo build -p perch-cli --bin perch-test-browser`",
+                    browser.display()
+                )));
+            }
+        }
+        let scratch = std::env::var_os("PERCH_E2E_SCRATCH")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                std::env::temp_dir().join(format!("perch-e2e-{}", std::process::id()))
+            });
 
         Ok(Some(Config {
             app,
             tauri_driver,
             artifacts,
             scenario_timeout,
+            browser,
+            scratch,
         }))
     }
 }

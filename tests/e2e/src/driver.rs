@@ -39,10 +39,12 @@ pub struct TauriDriver {
 impl TauriDriver {
     /// Starts `tauri-driver` with its output in `log`, and waits until a WebDriver request
     /// through it gets an answer (which means `WebKitWebDriver` is listening too).
-    /// `on_spawn` gets the process group id as soon as it exists (for the watchdog).
+    /// `env` is added to the environment the app inherits. `on_spawn` gets the process group id
+    /// as soon as it exists (for the watchdog).
     pub fn start(
         program: &Path,
         log: &Path,
+        env: &[(String, String)],
         client: &reqwest::blocking::Client,
         on_spawn: impl FnOnce(u32),
     ) -> Result<TauriDriver, Error> {
@@ -73,7 +75,9 @@ impl TauriDriver {
             .stdout(out)
             .stderr(err)
             .process_group(0);
-        if std::env::var_os("PERCH_LOG").is_none() {
+        // The app inherits tauri-driver's environment through WebKitWebDriver.
+        command.envs(env.iter().map(|(k, v)| (k, v)));
+        if std::env::var_os("PERCH_LOG").is_none() && !env.iter().any(|(k, _)| k == "PERCH_LOG") {
             // The app inherits this through WebKitWebDriver; its log lands in the same file.
             command.env("PERCH_LOG", "info");
         }

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use crate::artifacts::{self, PngSummary};
 use crate::config::{Config, APP_VAR};
 use crate::driver::{self, TauriDriver};
+use crate::{emulator, notifications};
 use crate::{Error, Session};
 
 /// Lines of the log printed when a scenario fails.
@@ -29,16 +30,51 @@ static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 #[derive(Debug)]
 pub struct App {
     config: Config,
+    /// The scenario's name (names the logs and screenshots).
+    name: String,
+    /// Added to the app's environment at every launch.
+    env: Vec<(String, String)>,
+    /// How many times the app was launched in this scenario.
+    launches: u32,
+    /// Where the watchdog learns the process group to stop.
+    guard: Arc<Mutex<Option<u32>>>,
     /// Declared before `driver`: fields drop in order, and the session must end (closing the
     /// app) before `tauri-driver` goes.
     session: Session,
     driver: TauriDriver,
+    /// The log of the current launch.
+    log: PathBuf,
 }
 
 impl App {
     /// Starts `tauri-driver` and opens a session on the app binary.
-    fn launch(config: &Config, name: &str, watchdog: &Watchdog) -> Result<App, Error> {
+    fn launch(
+        config: &Config,
+        name: &str,
+        env: Vec<(String, String)>,
+        guard: Arc<Mutex<Option<u32>>>,
+    ) -> Result<App, Error> {
         artifacts::ensure_dir(&config.artifacts)?;
+        let log = config.artifacts.join(format!("{name}.tauri-driver.log"));
+        let (session, driver) = Self::start_app(config, &log, &env, &guard)?;
+        Ok(App {
+            config: config.clone(),
+            name: name.to_owned(),
+            env,
+            launches: 1,
+            guard,
+            session,
+            driver,
+            log,
+        })
+    }
+
+    fn start_app(
+        config: &Config,
+        log: &Path,
+        env: &[(String, String)],
+        guard: &Arc<Mutex<Option<u32>>>,
+    ) -> Result<(Session, TauriDriver), Error> {
         let client = reqwest::blocking::Client::builder()
             .connect_timeout(Duration::from_secs(5))
             // A new session launches the app; everything else is quick.
@@ -48,16 +84,29 @@ impl App {
                 step: "build the HTTP client".to_owned(),
                 source,
             })?;
-        let log = config.artifacts.join(format!("{name}.tauri-driver.log"));
-        let driver = TauriDriver::start(&config.tauri_driver, &log, &client, |pgid| {
-            watchdog.guard(pgid)
+        let driver = TauriDriver::start(&config.tauri_driver, log, env, &client, |pgid| {
+            *guard.lock().unwrap_or_else(PoisonError::into_inner) = Some(pgid);
         })?;
         let session = Session::launch(&client, &driver.url(), &config.app)?;
-        Ok(App {
-            config: config.clone(),
-            session,
-            driver,
-        })
+        Ok((session, driver))
+    }
+
+    /// Closes the app (ends the session and stops the driver) and launches it again with the
+    /// same environment: the same data folder, the same keyring.
+    pub fn restart(&mut self) -> Result<(), Error> {
+        self.session.delete()?;
+        if let Err(problem) = self.driver.stop() {
+            return Err(Error::check("stop the app before the restart", problem));
+        }
+        self.launches += 1;
+        self.log = self
+            .config
+            .artifacts
+            .join(format!("{}-{}.tauri-driver.log", self.name, self.launches));
+        let (session, driver) = Self::start_app(&self.config, &self.log, &self.env, &self.guard)?;
+        self.session = session;
+        self.driver = driver;
+        Ok(())
     }
 
     /// The WebDriver session on the app window.
@@ -70,9 +119,17 @@ impl App {
         &self.config
     }
 
-    /// The log of `tauri-driver`, `WebKitWebDriver` and the app.
+    /// The value of a variable the app was launched with.
+    pub fn env(&self, key: &str) -> Option<&str> {
+        self.env
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The log of `tauri-driver`, `WebKitWebDriver` and the app (the current launch).
     pub fn log(&self) -> &Path {
-        self.driver.log()
+        &self.log
     }
 
     /// Takes a screenshot, saves it as `name` in the artifacts folder, and fails if it is
@@ -108,10 +165,74 @@ impl App {
     }
 }
 
-/// Runs one end-to-end scenario against the real app, or reports it skipped when
-/// `PERCH_E2E_APP` is unset. Panics (fails the test) with the failing step, the screenshot
-/// and the log tail when anything goes wrong.
-pub fn scenario(name: &str, body: impl FnOnce(&App) -> Result<(), Error>) {
+/// Runs one end-to-end scenario against the real app with the environment the test process
+/// has (demo mode unless it says otherwise), or reports it skipped when `PERCH_E2E_APP` is
+/// unset. Panics (fails the test) with the failing step, the screenshot and the log tail when
+/// anything goes wrong.
+pub fn scenario(name: &str, body: impl FnOnce(&mut App) -> Result<(), Error>) {
+    run(name, |_| Ok(Vec::new()), body);
+}
+
+/// Runs a scenario with the app configured for the run's emulator as a real organisation (not
+/// demo mode): its own empty data folder, the system-browser sign-in through `$BROWSER` (the
+/// test browser, which completes the emulator's sign-in page like a person), the run's
+/// keyring and notification recorder. The emulator is reset (online, no faults) first.
+pub fn org_scenario(name: &str, body: impl FnOnce(&mut App) -> Result<(), Error>) {
+    run(
+        name,
+        |config| {
+            let emulator = emulator::shared()?;
+            emulator.reset()?;
+            notifications::shared()?;
+            let browser = config.browser.as_ref().ok_or_else(|| {
+                Error::Setup(
+                    "PERCH_E2E_BROWSER is not set: build perch-test-browser \
+                     (cargo build -p perch-cli --bin perch-test-browser; scripts/test-e2e.sh does)"
+                        .to_owned(),
+                )
+            })?;
+            let data = config.scratch.join(name);
+            if data.exists() {
+                std::fs::remove_dir_all(&data).map_err(|source| Error::Io {
+                    step: "clear the scenario's data folder",
+                    path: data.display().to_string(),
+                    source,
+                })?;
+            }
+            let base = emulator.base_url().to_owned();
+            Ok(vec![
+                ("PERCH_DEMO".to_owned(), "0".to_owned()),
+                ("PERCH_TENANT".to_owned(), emulator.tenant_id().to_owned()),
+                (
+                    "PERCH_CLIENT_ID".to_owned(),
+                    emulator.client_id().to_owned(),
+                ),
+                ("PERCH_LOGIN_HOST".to_owned(), base.clone()),
+                ("PERCH_GRAPH_HOST".to_owned(), base),
+                (
+                    "PERCH_DATA_DIR".to_owned(),
+                    data.join("data").display().to_string(),
+                ),
+                ("BROWSER".to_owned(), browser.display().to_string()),
+                (
+                    "PERCH_TEST_BROWSER_USER".to_owned(),
+                    emulator.me().upn.clone(),
+                ),
+                (
+                    "PERCH_TEST_BROWSER_LOG".to_owned(),
+                    data.join("browser.log").display().to_string(),
+                ),
+            ])
+        },
+        body,
+    );
+}
+
+fn run(
+    name: &str,
+    setup: impl FnOnce(&Config) -> Result<Vec<(String, String)>, Error>,
+    body: impl FnOnce(&mut App) -> Result<(), Error>,
+) {
     let config = match Config::from_env() {
         Ok(Some(config)) => config,
         Ok(None) => {
@@ -126,10 +247,14 @@ pub fn scenario(name: &str, body: impl FnOnce(&App) -> Result<(), Error>) {
     };
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
     let started = Instant::now();
+    let env = match setup(&config) {
+        Ok(env) => env,
+        Err(error) => panic!("e2e `{name}` could not be set up: {error}"),
+    };
     let log = config.artifacts.join(format!("{name}.tauri-driver.log"));
     let watchdog = Watchdog::arm(name, config.scenario_timeout, log.clone());
 
-    let app = match App::launch(&config, name, &watchdog) {
+    let mut app = match App::launch(&config, name, env, Arc::clone(&watchdog.pgid)) {
         Ok(app) => app,
         // Whatever did start was stopped when `launch` dropped it.
         Err(error) => panic!(
@@ -139,12 +264,13 @@ pub fn scenario(name: &str, body: impl FnOnce(&App) -> Result<(), Error>) {
         ),
     };
 
-    let outcome = catch_unwind(AssertUnwindSafe(|| body(&app)));
+    let outcome = catch_unwind(AssertUnwindSafe(|| body(&mut app)));
     let failure = match outcome {
         Ok(Ok(())) => None,
         Ok(Err(error)) => Some(error.to_string()),
         Err(panic) => Some(panic_message(panic.as_ref())),
     };
+    let log = app.log().to_owned();
     if let Some(failure) = failure {
         let shot_name = format!("{name}-failure.png");
         let shot = match app.session().screenshot() {
@@ -225,9 +351,5 @@ impl Watchdog {
             _disarm: disarm,
             pgid,
         }
-    }
-
-    fn guard(&self, pgid: u32) {
-        *self.pgid.lock().unwrap_or_else(PoisonError::into_inner) = Some(pgid);
     }
 }

@@ -9,18 +9,24 @@
 //! every scenario reports itself skipped and passes, so `cargo test --workspace` needs no
 //! display.
 //!
+//! The organisation scenarios ([`org_scenario`]) run the app against the run's emulator
+//! ([`emulator`], in this process on a free port) as a real organisation, sign in through
+//! `$BROWSER`, and check desktop notifications on the session bus ([`notifications`]).
+//!
 //! Every wait is bounded, every failure names the step that failed, and every process the
 //! harness starts is stopped again, on failure too.
 
 pub mod artifacts;
 pub mod config;
 pub mod driver;
+pub mod emulator;
 pub mod error;
 pub mod harness;
+pub mod notifications;
 pub mod wait;
 pub mod webdriver;
 
 pub use config::Config;
 pub use error::Error;
-pub use harness::{scenario, App};
+pub use harness::{org_scenario, scenario, App};
 pub use webdriver::{Element, Session};

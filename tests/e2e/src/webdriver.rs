@@ -1,6 +1,6 @@
 //! A small W3C WebDriver client over blocking HTTP: exactly the commands the scenarios use
-//! (new session, find element, text, title, screenshot, execute async script, delete
-//! session). It knows the protocol, not Perch; it never starts processes.
+//! (new session, find elements, the focused element, click, send keys, key actions,
+//! attributes, text, title, screenshot, execute scripts, delete session). It knows the protocol, not Perch; it never starts processes.
 //!
 //! Spec: <https://www.w3.org/TR/webdriver2/>. Every answer is `{"value": …}`; errors are
 //! `{"value": {"error", "message", "stacktrace"}}` with a 4xx/5xx status.
@@ -194,6 +194,162 @@ impl Session {
         })
     }
 
+    /// Every element matching a CSS selector, right now.
+    pub fn find_all(&self, selector: &str) -> Result<Vec<Element>, Error> {
+        let step = format!("find every `{selector}`");
+        let value = self.command(
+            &step,
+            Method::POST,
+            "/elements",
+            Some(json!({ "using": "css selector", "value": selector })),
+        )?;
+        let items = value.as_array().cloned().unwrap_or_default();
+        items.iter().map(|v| element(&step, v, selector)).collect()
+    }
+
+    /// The element that has the keyboard focus.
+    pub fn active(&self) -> Result<Element, Error> {
+        let step = "find the focused element".to_owned();
+        let value = self.command(&step, Method::GET, "/element/active", None)?;
+        element(&step, &value, ":focus")
+    }
+
+    /// Clicks an element the way a pointer would (scrolled into view, at its centre).
+    pub fn click(&self, element: &Element) -> Result<(), Error> {
+        let step = format!("click `{}`", element.selector);
+        self.command(
+            &step,
+            Method::POST,
+            &format!("/element/{}/click", element.id),
+            Some(json!({})),
+        )
+        .map(drop)
+    }
+
+    /// Moves the pointer over the centre of an element (what shows hover-only toolbars).
+    pub fn hover(&self, element: &Element) -> Result<(), Error> {
+        let step = format!("hover over `{}`", element.selector);
+        let origin = json!({ ELEMENT_KEY: element.id });
+        self.command(
+            &step,
+            Method::POST,
+            "/actions",
+            Some(json!({"actions": [{
+                "type": "pointer",
+                "id": "mouse",
+                "parameters": {"pointerType": "mouse"},
+                "actions": [{"type": "pointerMove", "duration": 0, "origin": origin, "x": 0, "y": 0}]
+            }]})),
+        )
+        .map(drop)
+    }
+
+    /// Waits for an element and clicks it.
+    pub fn click_when_ready(&self, selector: &str, timeout: Duration) -> Result<(), Error> {
+        let element = self.wait_for(selector, timeout)?;
+        self.click(&element)
+    }
+
+    /// Types into an element as a keyboard would (focusing it first). WebDriver's special keys
+    /// are in [`keys`].
+    pub fn send_keys(&self, element: &Element, text: &str) -> Result<(), Error> {
+        let step = format!("type into `{}`", element.selector);
+        self.command(
+            &step,
+            Method::POST,
+            &format!("/element/{}/value", element.id),
+            Some(json!({ "text": text })),
+        )
+        .map(drop)
+    }
+
+    /// Presses keys with nothing but the keyboard: key down and up for each character of
+    /// `text` (WebDriver's special keys from [`keys`] included), holding `modifier` if given,
+    /// sent to whatever has the focus.
+    pub fn press(&self, modifier: Option<&str>, text: &str) -> Result<(), Error> {
+        let step = format!("press {:?}{:?}", modifier.unwrap_or(""), text);
+        let mut actions = Vec::new();
+        if let Some(m) = modifier {
+            actions.push(json!({"type": "keyDown", "value": m}));
+        }
+        for c in text.chars() {
+            actions.push(json!({"type": "keyDown", "value": c.to_string()}));
+            actions.push(json!({"type": "keyUp", "value": c.to_string()}));
+        }
+        if let Some(m) = modifier {
+            actions.push(json!({"type": "keyUp", "value": m}));
+        }
+        self.command(
+            &step,
+            Method::POST,
+            "/actions",
+            Some(json!({"actions": [{"type": "key", "id": "keyboard", "actions": actions}]})),
+        )?;
+        self.command(&step, Method::DELETE, "/actions", None)
+            .map(drop)
+    }
+
+    /// An attribute of an element (`None` when it has none).
+    pub fn attribute(&self, element: &Element, name: &str) -> Result<Option<String>, Error> {
+        let step = format!("read `{name}` of `{}`", element.selector);
+        let value = self.command(
+            &step,
+            Method::GET,
+            &format!("/element/{}/attribute/{name}", element.id),
+            None,
+        )?;
+        Ok(value.as_str().map(str::to_owned))
+    }
+
+    /// Runs a synchronous script and answers what it returns.
+    pub fn execute(&self, script: &str, args: Vec<Value>) -> Result<Value, Error> {
+        let step = "execute a script".to_owned();
+        self.command(
+            &step,
+            Method::POST,
+            "/execute/sync",
+            Some(json!({ "script": script, "args": args })),
+        )
+    }
+
+    /// Waits until a selector matches, and answers the first match.
+    pub fn wait_for(&self, selector: &str, timeout: Duration) -> Result<Element, Error> {
+        let step = format!("wait for `{selector}`");
+        poll(&step, timeout, || {
+            match self.find_all(selector)?.into_iter().next() {
+                Some(element) => Ok(Attempt::Done(element)),
+                None => Ok(Attempt::NotYet("not in the page".to_owned())),
+            }
+        })
+    }
+
+    /// Waits until `script` (a synchronous script's body, `arguments` holding `args`) returns
+    /// something other than `null`, `false`, `0` or `""`, and answers it. `what` names the
+    /// wait in errors; the last value seen is reported when it runs out.
+    pub fn wait_until(
+        &self,
+        what: &str,
+        script: &str,
+        args: Vec<Value>,
+        timeout: Duration,
+    ) -> Result<Value, Error> {
+        poll(what, timeout, || {
+            let value = self.execute(script, args.clone())?;
+            let truthy = match &value {
+                Value::Null => false,
+                Value::Bool(b) => *b,
+                Value::Number(n) => n.as_f64() != Some(0.0),
+                Value::String(s) => !s.is_empty(),
+                _ => true,
+            };
+            if truthy {
+                Ok(Attempt::Done(value))
+            } else {
+                Ok(Attempt::NotYet(value.to_string()))
+            }
+        })
+    }
+
     /// Waits until the page has painted what it shows now (two animation frames), so a
     /// screenshot right after a DOM change does not show the frame before it.
     pub fn settle(&self) -> Result<(), Error> {
@@ -320,6 +476,40 @@ fn send_with_timeout(
             .to_owned(),
         message: value["message"].as_str().unwrap_or("").to_owned(),
     })
+}
+
+/// Unwraps an element reference.
+fn element(step: &str, value: &Value, selector: &str) -> Result<Element, Error> {
+    value[ELEMENT_KEY]
+        .as_str()
+        .map(|id| Element {
+            id: id.to_owned(),
+            selector: selector.to_owned(),
+        })
+        .ok_or_else(|| Error::Protocol {
+            step: step.to_owned(),
+            detail: format!("no element reference in {value}"),
+        })
+}
+
+/// WebDriver's special keys, for [`Session::send_keys`] and [`Session::press`].
+pub mod keys {
+    /// Enter.
+    pub const ENTER: &str = "\u{E007}";
+    /// Tab.
+    pub const TAB: &str = "\u{E004}";
+    /// Escape.
+    pub const ESCAPE: &str = "\u{E00C}";
+    /// Shift.
+    pub const SHIFT: &str = "\u{E008}";
+    /// Control.
+    pub const CONTROL: &str = "\u{E009}";
+    /// Arrow up.
+    pub const UP: &str = "\u{E013}";
+    /// Arrow down.
+    pub const DOWN: &str = "\u{E015}";
+    /// Arrow right.
+    pub const RIGHT: &str = "\u{E014}";
 }
 
 fn string(step: String, value: Value) -> Result<String, Error> {
