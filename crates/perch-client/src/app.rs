@@ -87,7 +87,17 @@ struct Active {
 }
 
 /// A request for older posts, with where to answer.
-type OlderRequest = (usize, oneshot::Sender<Result<bool, AppError>>);
+type OlderRequest = (usize, OlderReply);
+type OlderReply = oneshot::Sender<Result<bool, AppError>>;
+
+/// A history page being fetched for a timeline; stopped when the timeline ends.
+struct FetchOnDrop(JoinHandle<Result<bool, perch_engine::EngineError>>);
+
+impl Drop for FetchOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
 
 struct Subscription {
     task: JoinHandle<()>,
@@ -831,8 +841,13 @@ impl App {
         }
         let (older_tx, mut older_rx) = mpsc::channel::<OlderRequest>(4);
         let weak = Arc::downgrade(&self.inner);
+        let channel = channel_id.to_owned();
         let task = tokio::spawn(async move {
             let mut complete = complete;
+            // A page of older history being fetched, and the request waiting for it. Diffs keep
+            // flowing meanwhile: a fetch can take long (offline, throttled), and a post written
+            // now must show at once.
+            let mut fetching: Option<(usize, OlderReply, FetchOnDrop)> = None;
             loop {
                 tokio::select! {
                     batch = timeline.next() => match batch {
@@ -844,17 +859,41 @@ impl App {
                         Some(Err(error)) => tracing::warn!(%error, "timeline update failed"),
                         None => break,
                     },
-                    Some((count, reply)) = older_rx.recv() => {
-                        match timeline.load_older(count).await {
+                    Some((count, reply)) = older_rx.recv(), if fetching.is_none() => {
+                        match timeline.older_from_cache(count).await {
+                            Ok(diffs) if !diffs.is_empty() => {
+                                let dto = TimelineBatchDto::of(id, &diffs, &me, complete, None);
+                                // The inserts first, so the UI has them before it may ask again.
+                                let open = sink(dto);
+                                let _ = reply.send(Ok(false));
+                                if !open { break; }
+                            }
+                            Ok(_) => {
+                                let (engine, channel) = (engine.clone(), channel.clone());
+                                let fetch = tokio::spawn(async move {
+                                    engine.fetch_history_page(&channel).await
+                                });
+                                fetching = Some((count, reply, FetchOnDrop(fetch)));
+                            }
+                            Err(error) => { let _ = reply.send(Err(error.into())); }
+                        }
+                    }
+                    fetched = async { (&mut fetching.as_mut().expect("guarded").2 .0).await }, if fetching.is_some() => {
+                        let Some((count, reply, _)) = fetching.take() else { continue };
+                        let diffs = match fetched {
+                            Ok(Ok(_)) => timeline.older_from_cache(count).await.map_err(AppError::from),
+                            Ok(Err(error)) => Err(error.into()),
+                            Err(_) => Err(AppError::new("subscription_closed", "the timeline was closed")),
+                        };
+                        match diffs {
                             Ok(diffs) => {
                                 complete = diffs.is_empty();
                                 let dto = TimelineBatchDto::of(id, &diffs, &me, complete, None);
-                                // The inserts first, so the UI has them before it may ask again.
                                 let open = sink(dto);
                                 let _ = reply.send(Ok(complete));
                                 if !open { break; }
                             }
-                            Err(error) => { let _ = reply.send(Err(error.into())); }
+                            Err(error) => { let _ = reply.send(Err(error)); }
                         }
                     }
                 }

@@ -364,6 +364,13 @@ impl Engine {
         Timeline::open(self.inner.clone(), channel_id, limit).await
     }
 
+    /// Fetches the next page of a channel's older history into the cache (beyond what delta
+    /// brought); false when there is no more. Timelines read it with
+    /// [`Timeline::older_from_cache`].
+    pub async fn fetch_history_page(&self, channel_id: &str) -> Result<bool, EngineError> {
+        fetch_history_page(&self.inner, channel_id).await
+    }
+
     /// A thread: the replies of `root_id` now (oldest first), then diffs. Fetching them from
     /// Graph is [`Engine::refresh_thread`].
     pub async fn thread(

@@ -488,34 +488,44 @@ impl Timeline {
     /// has nothing older) one page of history from Graph. Returns the inserts; empty when the
     /// channel's history is complete.
     pub async fn load_older(&mut self, count: usize) -> Result<Vec<TimelineDiff>, EngineError> {
+        let diffs = self.older_from_cache(count).await?;
+        if !diffs.is_empty()
+            || !crate::engine::fetch_history_page(&self.inner, &self.channel_id).await?
+        {
+            return Ok(diffs);
+        }
+        self.older_from_cache(count).await
+    }
+
+    /// [`Timeline::load_older`] without the network: up to `count` older posts from the
+    /// cache, none when the cache has nothing older (then fetch a page with
+    /// [`crate::Engine::fetch_history_page`] and ask again). A subscriber that must keep
+    /// delivering diffs while a page is fetched uses this pair instead of `load_older`.
+    pub async fn older_from_cache(
+        &mut self,
+        count: usize,
+    ) -> Result<Vec<TimelineDiff>, EngineError> {
         let count = count.clamp(1, 200);
-        for attempt in 0..2 {
-            let account = self.inner.account;
-            let channel = self.channel_id.clone();
-            let before = self.oldest.as_ref().map(|(k, _)| k.clone());
-            let items = self
-                .inner
-                .db(move |s| s.timeline(&account, &channel, before.as_ref(), count))
-                .await?;
-            if !items.is_empty() {
-                let pending = self.pending().await?;
-                let mut out = Vec::new();
-                for mut item in items {
-                    self.oldest = Some((key_of(&item.row), item.row.created_at));
-                    if self.window.insert(item.row.id.clone()) {
-                        decorate_root(&self.inner, &mut item, &pending);
-                        out.push(TimelineDiff::Insert { item });
-                    }
-                }
-                return Ok(out);
-            }
-            if attempt == 0
-                && !crate::engine::fetch_history_page(&self.inner, &self.channel_id).await?
-            {
-                break;
+        let account = self.inner.account;
+        let channel = self.channel_id.clone();
+        let before = self.oldest.as_ref().map(|(k, _)| k.clone());
+        let items = self
+            .inner
+            .db(move |s| s.timeline(&account, &channel, before.as_ref(), count))
+            .await?;
+        if items.is_empty() {
+            return Ok(Vec::new());
+        }
+        let pending = self.pending().await?;
+        let mut out = Vec::new();
+        for mut item in items {
+            self.oldest = Some((key_of(&item.row), item.row.created_at));
+            if self.window.insert(item.row.id.clone()) {
+                decorate_root(&self.inner, &mut item, &pending);
+                out.push(TimelineDiff::Insert { item });
             }
         }
-        Ok(Vec::new())
+        Ok(out)
     }
 }
 

@@ -2,14 +2,11 @@
 //! private session bus (the `dbus-run-session` that `scripts/test-e2e.sh` starts) and records
 //! every `Notify` call, so a scenario can check exactly which desktop notifications the app
 //! raised, through the same D-Bus call a real desktop would receive, and click one (the
-//! daemon's `ActionInvoked` signal). One per test run, started
-//! before the first app launches (the app's notification library looks the daemon up per
-//! call, so it must be there first).
+//! daemon's `ActionInvoked` signal). One per test run, started before the first app
+//! launches (the app's notification library looks the daemon up per call, so it must be
+//! there first).
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
-
-use zbus::zvariant::OwnedValue;
 
 use crate::Error;
 
@@ -36,70 +33,83 @@ pub struct Recorder {
     _connection: zbus::blocking::Connection,
 }
 
-/// The D-Bus object.
-struct Daemon {
-    records: Arc<Mutex<Vec<Notification>>>,
-    next_id: u32,
+/// The D-Bus object, in a module of its own: the interface macro generates undocumented
+/// public items (the signal's emitter among them).
+mod daemon {
+    #![allow(missing_docs)]
+
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex, PoisonError};
+
+    use zbus::zvariant::OwnedValue;
+
+    use super::Notification;
+
+    /// The D-Bus object.
+    pub(super) struct Daemon {
+        pub(super) records: Arc<Mutex<Vec<Notification>>>,
+        pub(super) next_id: u32,
+    }
+
+    #[zbus::interface(name = "org.freedesktop.Notifications")]
+    impl Daemon {
+        #[allow(clippy::too_many_arguments)]
+        fn notify(
+            &mut self,
+            app_name: String,
+            replaces_id: u32,
+            _app_icon: String,
+            summary: String,
+            body: String,
+            actions: Vec<String>,
+            _hints: HashMap<String, OwnedValue>,
+            _expire_timeout: i32,
+        ) -> u32 {
+            let id = if replaces_id != 0 {
+                replaces_id
+            } else {
+                self.next_id += 1;
+                self.next_id
+            };
+            self.records
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(Notification {
+                    id,
+                    actions,
+                    app_name,
+                    summary,
+                    body,
+                });
+            id
+        }
+
+        /// What a daemon sends when a person clicks a notification (or one of its actions).
+        #[zbus(signal)]
+        pub(super) async fn action_invoked(
+            emitter: &zbus::object_server::SignalEmitter<'_>,
+            id: u32,
+            action_key: &str,
+        ) -> zbus::Result<()>;
+
+        fn close_notification(&self, _id: u32) {}
+
+        fn get_capabilities(&self) -> Vec<String> {
+            vec!["body".to_owned(), "actions".to_owned()]
+        }
+
+        fn get_server_information(&self) -> (String, String, String, String) {
+            (
+                "perch-e2e-recorder".to_owned(),
+                "Perch".to_owned(),
+                env!("CARGO_PKG_VERSION").to_owned(),
+                "1.2".to_owned(),
+            )
+        }
+    }
 }
 
-// The interface macro generates undocumented methods (the signal's emitter among them).
-#[allow(missing_docs)]
-#[zbus::interface(name = "org.freedesktop.Notifications")]
-impl Daemon {
-    #[allow(clippy::too_many_arguments)]
-    fn notify(
-        &mut self,
-        app_name: String,
-        replaces_id: u32,
-        _app_icon: String,
-        summary: String,
-        body: String,
-        actions: Vec<String>,
-        _hints: HashMap<String, OwnedValue>,
-        _expire_timeout: i32,
-    ) -> u32 {
-        let id = if replaces_id != 0 {
-            replaces_id
-        } else {
-            self.next_id += 1;
-            self.next_id
-        };
-        self.records
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(Notification {
-                id,
-                actions,
-                app_name,
-                summary,
-                body,
-            });
-        id
-    }
-
-    /// What a daemon sends when a person clicks a notification (or one of its actions).
-    #[zbus(signal)]
-    async fn action_invoked(
-        emitter: &zbus::object_server::SignalEmitter<'_>,
-        id: u32,
-        action_key: &str,
-    ) -> zbus::Result<()>;
-
-    fn close_notification(&self, _id: u32) {}
-
-    fn get_capabilities(&self) -> Vec<String> {
-        vec!["body".to_owned(), "actions".to_owned()]
-    }
-
-    fn get_server_information(&self) -> (String, String, String, String) {
-        (
-            "perch-e2e-recorder".to_owned(),
-            "Perch".to_owned(),
-            env!("CARGO_PKG_VERSION").to_owned(),
-            "1.2".to_owned(),
-        )
-    }
-}
+use daemon::Daemon;
 
 /// The object path of the notification daemon.
 const PATH: &str = "/org/freedesktop/Notifications";
