@@ -1329,12 +1329,18 @@ impl App {
         }
     }
 
-    /// Saves settings (validated against the policy); the engine picks up new intervals at the
-    /// next start of the account.
+    /// Saves settings (validated against the policy); new sync intervals are in force at once.
     pub fn update_settings(&self, dto: &SettingsDto) -> Result<SettingsDto, AppError> {
         let settings = Settings::from_dto(dto, &self.inner.policy)?;
         settings.save(&mut self.inner.store.lock())?;
-        Ok(settings.view(&self.inner.policy))
+        let view = settings.view(&self.inner.policy);
+        if let Some((_, engine)) = self.active_engine() {
+            engine.set_intervals(
+                std::time::Duration::from_secs(view.view_interval_secs.into()),
+                std::time::Duration::from_secs(view.followed_interval_secs.into()),
+            );
+        }
+        Ok(view)
     }
 
     /// Sets a channel's notifications.

@@ -474,6 +474,21 @@ impl Engine {
         self.inner.wake.notify_one();
     }
 
+    /// New polling intervals chosen in the settings, in force at once: the next due time of
+    /// each channel is its last sync plus the new interval. Never below the built-in minimums
+    /// ([`EngineConfig::MIN_IN_VIEW`], [`EngineConfig::MIN_FOLLOWED`]); a policy's floors are
+    /// the caller's to apply first.
+    pub fn set_intervals(&self, in_view: Duration, followed: Duration) {
+        {
+            let mut schedule = self.inner.schedule.lock();
+            schedule.set_intervals(
+                in_view.max(EngineConfig::MIN_IN_VIEW),
+                followed.max(EngineConfig::MIN_FOLLOWED),
+            );
+        }
+        self.inner.wake.notify_one();
+    }
+
     /// The person pressed a key or moved the pointer (resumes polling after idleness).
     pub fn user_input(&self) {
         self.inner.attention.lock().last_input = Instant::now();

@@ -65,6 +65,12 @@ impl Schedule {
         }
     }
 
+    /// Replaces the in-view and followed intervals (already clamped by the caller).
+    pub fn set_intervals(&mut self, in_view: Duration, followed: Duration) {
+        self.config.in_view_interval = in_view;
+        self.config.followed_interval = followed;
+    }
+
     /// Whether polling is paused because the person has been away.
     pub fn idle(&self, attention: &Attention, now: Instant) -> bool {
         now.saturating_duration_since(attention.last_input) >= self.config.idle_after
@@ -287,6 +293,22 @@ mod tests {
         assert_eq!(
             s.next_wake(&att, &followed, now),
             Some(now + Duration::from_secs(15))
+        );
+    }
+
+    #[test]
+    fn new_intervals_count_from_the_last_sync() {
+        let (mut s, att, _, now) = setup();
+        s.started("b");
+        s.finished("b", true, now);
+        assert_eq!(
+            s.due_at(&att, "b", true, now),
+            Some(now + Duration::from_secs(300))
+        );
+        s.set_intervals(Duration::from_secs(15), Duration::from_secs(60));
+        assert_eq!(
+            s.due_at(&att, "b", true, now),
+            Some(now + Duration::from_secs(60))
         );
     }
 

@@ -767,6 +767,8 @@ fn hostile_message_html_renders_inert() {
             "save_draft",
             "members",
             "app_state",
+            // Large stream batches are fetched through the channel's own command.
+            "plugin:__TAURI_CHANNEL__|fetch",
             "plugin:event|listen",
             "plugin:event|unlisten",
         ]
@@ -904,12 +906,19 @@ fn keyboard_only_jump_read_reply_and_react() {
         session.press(None, keys::ENTER)?;
         wait_message(app, Pane::Timeline, &text, SYNC)?;
         // The chosen channel's feed takes the focus; End goes to the newest post.
-        session.wait_until(
-            "wait for the feed to take the focus",
-            "return document.activeElement?.getAttribute('role') === 'article';",
-            Vec::new(),
-            UI,
-        )?;
+        perch_e2e::wait::poll("wait for the feed to take the focus", UI, || {
+            let focused = session.execute(
+                "const e = document.activeElement; \
+                 return e ? `${e.getAttribute('role') ?? e.tagName} ${e.className} ${e.dataset.testid ?? ''}` : 'nothing';",
+                Vec::new(),
+            )?;
+            let text = focused.as_str().unwrap_or_default().to_owned();
+            Ok(if text.starts_with("article") {
+                perch_e2e::wait::Attempt::Done(())
+            } else {
+                perch_e2e::wait::Attempt::NotYet(format!("the focus is on {text}"))
+            })
+        })?;
         session.press(None, "\u{E010}")?; // End
         session.press(None, keys::UP)?;
         session.press(None, keys::DOWN)?;
