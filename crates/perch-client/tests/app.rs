@@ -45,6 +45,7 @@ async fn start(dir: &std::path::Path, events: Arc<Recorder>) -> App {
         demo_live: false,
         engine: perch_engine::EngineConfig::default(),
         policy: SettingsPolicy::default(),
+        managed: perch_core::PolicyReport::default(),
         notices: Vec::new(),
     };
     App::start(config, events).await.expect("app starts")
