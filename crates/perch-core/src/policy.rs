@@ -201,6 +201,15 @@ impl Policy {
         }
     }
 
+    /// The allowed tenants as ids (`None`: every tenant), for perch-auth's sign-in check.
+    pub fn allowed_tenant_ids(&self) -> Option<Vec<Uuid>> {
+        self.allowed_tenants.as_ref().map(|list| {
+            list.iter()
+                .filter_map(|t| Uuid::parse_str(t).ok())
+                .collect()
+        })
+    }
+
     /// Whether an account of tenant `tid` may sign in (always, when the policy does not list
     /// allowed tenants).
     pub fn allows_tenant(&self, tid: &Uuid) -> bool {
