@@ -1126,6 +1126,44 @@ mod tests {
     }
 
     #[test]
+    fn the_published_schema_names_exactly_the_policy_keys() {
+        let schema: Value =
+            serde_json::from_str(include_str!("../../../docs/policy.schema.json")).unwrap();
+        assert_eq!(schema["additionalProperties"], Value::Bool(false));
+        let mut props: Vec<String> = schema["properties"]
+            .as_object()
+            .expect("properties")
+            .keys()
+            .cloned()
+            .collect();
+        props.sort();
+        let mut fields: Vec<String> = to_map(&Policy::default()).keys().cloned().collect();
+        fields.sort();
+        assert_eq!(props, fields, "docs/policy.schema.json and `Policy` differ");
+        for (key, prop) in schema["properties"].as_object().unwrap() {
+            assert!(prop["description"].is_string(), "{key} has no description");
+        }
+    }
+
+    #[test]
+    fn the_documented_example_policy_is_sound() {
+        let doc = include_str!("../../../docs/policy.md");
+        let start = doc.find("<!-- example-policy -->").expect("marker");
+        let block = &doc[start..];
+        let open = block.find("```json").expect("json block") + "```json".len();
+        let close = open + block[open..].find("```").expect("end of block");
+        let report = parse_json(&block[open..close], "docs/policy.md");
+        assert_eq!(report.problems, vec![]);
+        // Every key but the two host overrides (documented as optional) is in the example.
+        let set: Vec<String> = to_map(&report.policy)
+            .into_iter()
+            .filter(|(_, v)| !v.is_null())
+            .map(|(k, _)| k)
+            .collect();
+        assert_eq!(set.len(), KEYS.len() - 2, "{set:?}");
+    }
+
+    #[test]
     fn keys_match_the_policy_fields() {
         let fields: Vec<String> = to_map(&Policy::default()).keys().cloned().collect();
         let mut keys: Vec<String> = KEYS.iter().map(|k| k.to_string()).collect();
