@@ -262,8 +262,12 @@ impl App {
                 (ModeDto::Organisation, None)
             }
         };
+        // The policy's extra scopes are for the organisation's registration; the demo tenant
+        // grants only Perch's own.
         let org = org.map(|mut org| {
-            managed.policy.extend_scopes(&mut org);
+            if mode == ModeDto::Organisation {
+                managed.policy.extend_scopes(&mut org);
+            }
             org
         });
         let demo_port = Arc::new(std::sync::atomic::AtomicU16::new(
@@ -287,7 +291,12 @@ impl App {
             secrets,
             ManagerOptions {
                 scopes,
-                allowed_tenants: managed.policy.allowed_tenant_ids(),
+                // The local demo tenant is no organisation's: only real sign-ins are checked.
+                allowed_tenants: if mode == ModeDto::Organisation {
+                    managed.policy.allowed_tenant_ids()
+                } else {
+                    None
+                },
                 ..ManagerOptions::default()
             },
         );
