@@ -312,28 +312,28 @@ pub fn parse_map(map: &Map<String, Value>, source: &str) -> PolicyReport {
         }
         match key.as_str() {
             "tenant" => {
-                policy.tenant = string(value, "the `organizations` default").and_then(|v| {
+                policy.tenant = string(value, "Perch uses the person's own settings, else `organizations`").and_then(|v| {
                     Tenant::parse(v)
                         .map(|t| t.as_path())
-                        .map_err(|e| format!("{e}; Perch uses the user's own settings instead"))
+                        .map_err(|e| format!("{e}; Perch uses the person's own settings instead"))
                 }).map_err(&mut problem).ok()
             }
             "client_id" => {
-                policy.client_id = string(value, "the user's own settings").and_then(|v| {
+                policy.client_id = string(value, "Perch uses the person's own settings").and_then(|v| {
                     Uuid::parse_str(v.trim()).map(|u| u.to_string()).map_err(|_| {
-                        format!("`{v}` is not an application (client) id: expected a GUID such as 11111111-2222-3333-4444-555555555555; Perch uses the user's own settings instead")
+                        format!("`{v}` is not an application (client) id: expected a GUID such as 11111111-2222-3333-4444-555555555555; Perch uses the person's own settings instead")
                     })
                 }).map_err(&mut problem).ok()
             }
             "cloud" => {
-                policy.cloud = string(value, "the global cloud").and_then(|v| {
+                policy.cloud = string(value, "Perch uses the person's own settings, else the global cloud").and_then(|v| {
                     Cloud::parse(v).map(|c| c.as_str().to_owned()).ok_or_else(|| {
-                        format!("`{v}` is not a known cloud (global, usgov, dod, china); Perch uses the user's own settings, else the global cloud")
+                        format!("`{v}` is not a known cloud (global, usgov, dod, china); Perch uses the person's own settings, else the global cloud")
                     })
                 }).map_err(&mut problem).ok()
             }
             "login_host" | "graph_host" => {
-                let host = string(value, "the cloud's own host").and_then(|v| {
+                let host = string(value, "Perch uses the cloud's own host").and_then(|v| {
                     Hosts::parse_host(v)
                         .map_err(|e| format!("{e}; Perch uses the cloud's own host instead"))
                 }).map_err(&mut problem).ok();
@@ -343,7 +343,7 @@ pub fn parse_map(map: &Map<String, Value>, source: &str) -> PolicyReport {
                     policy.graph_host = host;
                 }
             }
-            "allowed_tenants" => match string_list(value, "every tenant is allowed") {
+            "allowed_tenants" => match string_list(value, "Perch allows every tenant") {
                 Err(reason) => problem(reason),
                 Ok(items) => {
                     let mut kept = Vec::new();
@@ -399,21 +399,21 @@ pub fn parse_map(map: &Map<String, Value>, source: &str) -> PolicyReport {
             }
             "notification_previews" => {
                 policy.notification_previews =
-                    boolean(value, "the person's own setting applies").map_err(&mut problem).ok()
+                    boolean(value, "Perch uses the person's own setting").map_err(&mut problem).ok()
             }
             "demo_mode" => {
                 policy.demo_mode =
-                    boolean(value, "the demo tenant starts only when no organisation is configured").map_err(&mut problem).ok()
+                    boolean(value, "Perch starts the demo tenant only when no organisation is configured").map_err(&mut problem).ok()
             }
             "updater" => {
-                policy.updater = boolean(value, "the updater stays on").map_err(&mut problem).ok()
+                policy.updater = boolean(value, "Perch keeps the updater on").map_err(&mut problem).ok()
             }
             "log_message_content" => {
                 policy.log_message_content =
-                    boolean(value, "logs carry no message content").map_err(&mut problem).ok()
+                    boolean(value, "Perch keeps message content out of its logs").map_err(&mut problem).ok()
             }
             "updater_endpoint" => {
-                policy.updater_endpoint = string(value, "the built-in update endpoint").and_then(|v| {
+                policy.updater_endpoint = string(value, "Perch uses its built-in update endpoint").and_then(|v| {
                     let fallback = "Perch uses its built-in update endpoint";
                     match url::Url::parse(v.trim()) {
                         Ok(u) if u.scheme() == "https" && u.host().is_some() => Ok(v.trim().to_owned()),
@@ -423,7 +423,7 @@ pub fn parse_map(map: &Map<String, Value>, source: &str) -> PolicyReport {
                 }).map_err(&mut problem).ok()
             }
             "proxy" => {
-                policy.proxy = string(value, "no proxy").and_then(|v| {
+                policy.proxy = string(value, "Perch connects without a proxy").and_then(|v| {
                     let fallback = "Perch connects without a proxy";
                     match url::Url::parse(v.trim()) {
                         Ok(u) if matches!(u.scheme(), "http" | "https" | "socks5" | "socks5h")
@@ -435,7 +435,7 @@ pub fn parse_map(map: &Map<String, Value>, source: &str) -> PolicyReport {
                 }).map_err(&mut problem).ok()
             }
             "log_level" => {
-                policy.log_level = string(value, "the `info` level").and_then(|v| {
+                policy.log_level = string(value, "Perch logs at `info`").and_then(|v| {
                     serde_json::from_value::<LogLevel>(Value::String(v.trim().to_ascii_lowercase()))
                         .map_err(|_| format!("`{v}` is not a log level (error, warn, info, debug, trace); Perch logs at `info`"))
                 }).map_err(&mut problem).ok()
@@ -523,34 +523,15 @@ fn json_type(value: &Value) -> &'static str {
 
 fn wrong_type(value: &Value, expected: &str, fallback: &str) -> String {
     format!(
-        "expected {expected}, found {} `{value}`; {}",
-        json_type(value),
-        fallback_sentence(fallback)
+        "expected {expected}, found {} `{value}`; {fallback}",
+        json_type(value)
     )
-}
-
-/// Turns "the global cloud" into "Perch uses the global cloud" and leaves sentences alone.
-fn fallback_sentence(fallback: &str) -> String {
-    if fallback.starts_with("Perch ")
-        || fallback.starts_with("the person")
-        || fallback.starts_with("the demo")
-        || fallback.starts_with("the updater")
-        || fallback.starts_with("logs ")
-        || fallback.starts_with("every ")
-    {
-        fallback.to_owned()
-    } else {
-        format!("Perch uses {fallback}")
-    }
 }
 
 fn string<'a>(value: &'a Value, fallback: &str) -> Result<&'a str, String> {
     match value {
         Value::String(s) if !s.trim().is_empty() => Ok(s),
-        Value::String(_) => Err(format!(
-            "the value is empty; {}",
-            fallback_sentence(fallback)
-        )),
+        Value::String(_) => Err(format!("the value is empty; {fallback}")),
         other => Err(wrong_type(other, "a string", fallback)),
     }
 }
@@ -562,9 +543,8 @@ fn string_list<'a>(value: &'a Value, fallback: &str) -> Result<Vec<&'a str>, Str
             .map(|v| match v {
                 Value::String(s) => Ok(s.as_str()),
                 other => Err(format!(
-                    "every entry must be a string, found {} `{other}`; {}",
-                    json_type(other),
-                    fallback_sentence(fallback)
+                    "every entry must be a string, found {} `{other}`; {fallback}",
+                    json_type(other)
                 )),
             })
             .collect(),
@@ -581,12 +561,9 @@ fn boolean(value: &Value, fallback: &str) -> Result<bool, String> {
 
 fn integer(value: &Value, fallback: &str) -> Result<i64, String> {
     match value {
-        Value::Number(n) => n.as_i64().ok_or_else(|| {
-            format!(
-                "`{n}` is not a whole number; {}",
-                fallback_sentence(fallback)
-            )
-        }),
+        Value::Number(n) => n
+            .as_i64()
+            .ok_or_else(|| format!("`{n}` is not a whole number; {fallback}")),
         other => Err(wrong_type(other, "a whole number", fallback)),
     }
 }
@@ -868,7 +845,7 @@ mod tests {
             (
                 r#"{"allowed_tenants": "contoso.com"}"#,
                 "allowed_tenants",
-                &["expected a list of strings", "every tenant is allowed"],
+                &["expected a list of strings", "allows every tenant"],
             ),
             (
                 r#"{"allowed_tenants": []}"#,
@@ -924,7 +901,7 @@ mod tests {
             (
                 r#"{"updater": 1}"#,
                 "updater",
-                &["true or false", "stays on"],
+                &["true or false", "keeps the updater on"],
             ),
             (
                 r#"{"updater_endpoint": "http://updates.example.com"}"#,
