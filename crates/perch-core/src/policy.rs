@@ -55,8 +55,8 @@ impl LogLevel {
 
 /// Every key a managed policy may set. `None` means the policy does not say (or said something
 /// invalid, which is then in [`PolicyReport::problems`]). Key names in the JSON file and the
-/// Windows registry are the field names (snake_case).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// Windows registry are the field names (snake_case). `Debug` hides a password in `proxy`.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Policy {
     /// `organizations`, a tenant GUID or a domain.
     pub tenant: Option<String>,
@@ -171,6 +171,34 @@ pub const BOOL_KEYS: [&str; 5] = [
     "updater",
     "log_message_content",
 ];
+
+impl std::fmt::Debug for Policy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Policy")
+            .field("tenant", &self.tenant)
+            .field("client_id", &self.client_id)
+            .field("cloud", &self.cloud)
+            .field("login_host", &self.login_host)
+            .field("graph_host", &self.graph_host)
+            .field("allowed_tenants", &self.allowed_tenants)
+            .field("extra_scopes", &self.extra_scopes)
+            .field("min_view_interval_secs", &self.min_view_interval_secs)
+            .field(
+                "min_followed_interval_secs",
+                &self.min_followed_interval_secs,
+            )
+            .field("background_polling", &self.background_polling)
+            .field("notification_previews", &self.notification_previews)
+            .field("demo_mode", &self.demo_mode)
+            .field("updater", &self.updater)
+            .field("updater_endpoint", &self.updater_endpoint)
+            .field("proxy", &self.proxy.as_deref().map(redact_userinfo))
+            .field("log_level", &self.log_level)
+            .field("log_message_content", &self.log_message_content)
+            .field("cache_retention_days", &self.cache_retention_days)
+            .finish()
+    }
+}
 
 impl Policy {
     /// Whether the policy sets no key at all.
@@ -988,6 +1016,13 @@ mod tests {
     fn a_proxy_password_is_never_quoted() {
         let p = one_problem(r#"{"proxy": "ftp://user:hunter2@proxy:21"}"#);
         assert!(!p.reason.contains("hunter2"), "{}", p.reason);
+        let report = parse_json(r#"{"proxy": "http://user:hunter2@proxy:3128"}"#, "p");
+        assert!(report.problems.is_empty());
+        let debug = format!("{report:?}");
+        assert!(
+            !debug.contains("hunter2") && debug.contains("user:***@proxy"),
+            "{debug}"
+        );
     }
 
     #[test]
