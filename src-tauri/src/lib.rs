@@ -193,7 +193,9 @@ pub type Starter = Box<dyn FnOnce() -> Result<AppConfig, AppError> + Send>;
 
 /// The configuration from the process environment: the data folder (`PERCH_DATA_DIR` or the
 /// platform's), the OS keyring (or memory when it cannot be used, reported), `PERCH_*`
-/// settings, the system browser, demo mode unless `PERCH_DEMO=0`.
+/// settings, the managed policy (`perch_core::policy::read_system`: the OS location; in debug
+/// builds `PERCH_POLICY_FILE`), the system browser, demo mode unless `PERCH_DEMO=0` or the
+/// policy's `demo_mode: false`.
 pub fn config_from_env() -> Result<AppConfig, AppError> {
     let env: Vec<(String, String)> = std::env::vars().collect();
     let data_dir = DataDir::resolve(env.iter().cloned(), Platform::current()).ok_or_else(|| {
@@ -234,6 +236,7 @@ pub fn config_from_env() -> Result<AppConfig, AppError> {
         demo_live: true,
         engine,
         policy: SettingsPolicy::default(),
+        managed: perch_core::policy::read_system(),
         notices,
     })
 }

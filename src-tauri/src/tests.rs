@@ -37,6 +37,7 @@ fn window(dir: &std::path::Path) -> (tauri::App<MockRuntime>, tauri::WebviewWind
             demo_live: false,
             engine: perch_engine::EngineConfig::default(),
             policy: SettingsPolicy::default(),
+            managed: perch_core::PolicyReport::default(),
             notices: Vec::new(),
         })
     });

@@ -53,6 +53,9 @@ pub struct ManagerOptions {
     pub retry: RetryPolicy,
     /// Scopes for accounts loaded from the store (their sign-in used the organisation's).
     pub scopes: Scopes,
+    /// The managed policy's `allowed_tenants`: a sign-in whose id token names another tenant is
+    /// refused before its refresh token is stored. `None`: every tenant.
+    pub allowed_tenants: Option<Vec<uuid::Uuid>>,
 }
 
 impl Default for ManagerOptions {
@@ -61,6 +64,7 @@ impl Default for ManagerOptions {
             refresh_margin: Duration::from_secs(5 * 60),
             retry: RetryPolicy::default(),
             scopes: Scopes::default(),
+            allowed_tenants: None,
         }
     }
 }
@@ -233,6 +237,20 @@ impl TokenManager {
     ) -> Result<AccountRecord, AuthError> {
         let claims = tokens.id_claims(&org.client_id)?;
         let id = AccountId::new(claims.tid, claims.oid);
+        if let Some(allowed) = &self.inner.options.allowed_tenants {
+            if !allowed.contains(&claims.tid) {
+                // The tokens are dropped here: nothing reaches the keyring, the store or a
+                // session.
+                tracing::warn!(tenant = %claims.tid, "sign-in refused: tenant not allowed by policy");
+                return Err(AuthError::TenantNotAllowed {
+                    tenant: claims.tid,
+                    upn: claims
+                        .preferred_username
+                        .clone()
+                        .unwrap_or_else(|| "this account".to_owned()),
+                });
+            }
+        }
         let refresh = tokens.refresh_token.clone().ok_or_else(|| {
             AuthError::InvalidResponse(
                 "no refresh_token (is `offline_access` in the scopes?)".into(),

@@ -351,9 +351,12 @@ async fn status(ctx: &Context, json: bool) -> Result<ExitCode, CliError> {
         None => ExitCode::NeedsSignIn,
     };
     if json {
-        print_json(
-            &json!({ "accounts": entries, "custody": custody_name(manager.custody()), "exit_code": exit.as_i32() }),
-        );
+        print_json(&json!({
+            "accounts": entries,
+            "custody": custody_name(manager.custody()),
+            "policy": { "source": ctx.policy.source, "problems": ctx.policy.problems },
+            "exit_code": exit.as_i32()
+        }));
     } else if records.is_empty() {
         println!("No accounts. Run `perch-cli login` to sign in.");
     } else {

@@ -4,9 +4,13 @@
 //! `--session-only`).
 //!
 //! The settings layers are, lowest first: defaults, `{data dir}/settings.json`, the `PERCH_*`
-//! environment, and (a later issue) the managed policy. An invalid value fails every command
-//! (exit 78); a *missing* client id fails only the commands that need the organisation
-//! (`login`), so that `accounts` and `logout` work on a machine whose settings are gone.
+//! environment, and the managed policy (`perch_core::policy::read_system`; in debug builds
+//! `PERCH_POLICY_FILE`). An invalid value fails every command (exit 78); a *missing* client id
+//! fails only the commands that need the organisation (`login`), so that `accounts` and
+//! `logout` work on a machine whose settings are gone. A policy key the policy reader refused
+//! does not fail anything: each is a warning on stderr naming the key and the reason, and the
+//! command goes on with Perch's default for it. The policy's extra scopes, allowed tenants,
+//! proxy and cache retention apply to every command.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -15,7 +19,8 @@ use perch_auth::{
     HttpClient, KeyringStore, ManagerOptions, MemoryStore, SecretStore, TokenManager,
 };
 use perch_core::{
-    resolve, ConfigError, DataDir, Organisation, Platform, Scopes, SettingsLayer, SettingsSource,
+    resolve, ConfigError, DataDir, Organisation, Platform, PolicyReport, Scopes, SettingsLayer,
+    SettingsSource,
 };
 use perch_store::Store;
 
@@ -31,6 +36,8 @@ pub struct Context {
     pub org: Result<Organisation, ConfigError>,
     /// `--session-only`.
     pub session_only: bool,
+    /// The managed policy as read (its problems were already printed on stderr).
+    pub policy: PolicyReport,
 }
 
 impl Context {
@@ -50,9 +57,18 @@ impl Context {
             layers.push(user);
         }
         layers.push(SettingsLayer::environment(vars));
-        // The managed policy layer goes here, last (highest), when it lands.
+        let policy = perch_core::policy::read_system();
+        for problem in &policy.problems {
+            eprintln!("perch-cli: warning: {problem}");
+        }
+        if let Some(layer) = policy.settings_layer() {
+            layers.push(layer);
+        }
         let org = match resolve(&layers) {
-            Ok(org) => Ok(org),
+            Ok(mut org) => {
+                policy.policy.extend_scopes(&mut org);
+                Ok(org)
+            }
             Err(missing @ ConfigError::Missing { .. }) => Err(missing),
             Err(other) => return Err(other.into()),
         };
@@ -60,6 +76,7 @@ impl Context {
             data_dir,
             org,
             session_only,
+            policy,
         })
     }
 
@@ -112,11 +129,12 @@ impl Context {
             .map(|o| o.scopes.clone())
             .unwrap_or_else(|_| Scopes::default());
         Ok(TokenManager::new(
-            HttpClient::new()?,
+            HttpClient::with_proxy(self.policy.policy.proxy.as_deref())?,
             self.store()?,
             secrets,
             ManagerOptions {
                 scopes,
+                allowed_tenants: self.policy.policy.allowed_tenant_ids(),
                 ..ManagerOptions::default()
             },
         ))

@@ -188,9 +188,9 @@ pub fn engine_exit_code(error: &perch_engine::EngineError) -> ExitCode {
 pub fn auth_exit_code(error: &AuthError) -> ExitCode {
     match error {
         AuthError::NeedsSignIn { .. } => ExitCode::NeedsSignIn,
-        AuthError::ConsentRequired { .. } | AuthError::ConditionalAccess { .. } => {
-            ExitCode::AdminAction
-        }
+        AuthError::ConsentRequired { .. }
+        | AuthError::ConditionalAccess { .. }
+        | AuthError::TenantNotAllowed { .. } => ExitCode::AdminAction,
         AuthError::ServiceUnavailable { .. } | AuthError::Network(_) => ExitCode::Unavailable,
         AuthError::KeyringUnavailable { .. }
         | AuthError::KeyringLocked { .. }

@@ -1232,3 +1232,95 @@ async fn keyring_offline_post_is_queued_then_sent_once_and_cancel() {
     assert_eq!(send.json()["sent"], 1, "{send:?}");
     assert_eq!(w.roots_with("kestrel103d").len(), 1);
 }
+
+/// A managed policy with bad keys (through the debug builds' `PERCH_POLICY_FILE`): every command
+/// warns on stderr with the key and the reason, and works with Perch's defaults for those keys
+/// while the sound keys apply. Then a policy whose `allowed_tenants` leaves out the emulator's
+/// tenant: the sign-in is refused (exit 4, `tenant_not_allowed`) and no account or token is kept.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bad_policy_is_reported_and_the_rest_applies_then_tenants_are_refused() {
+    let env = Env::start(true).await;
+    let policy = env.dir.path().join("policy.json");
+    std::fs::write(
+        &policy,
+        format!(
+            r#"{{"cloud": "mars", "login_host": "ftp://login.example.com", "tenat": "x",
+                "min_view_interval_secs": 5, "client_id": "{}", "extra_scopes": ["User.ReadBasic.All"]}}"#,
+            env.client_id
+        ),
+    )
+    .unwrap();
+    let with_policy = |args: &[&str]| {
+        let mut command = env.cli(args);
+        command.env("PERCH_POLICY_FILE", &policy);
+        command
+    };
+
+    let mut login = with_policy(&["--session-only", "login"]);
+    // The policy's client id is the highest layer: the environment's is overridden.
+    login.env("PERCH_CLIENT_ID", "99999999-9999-9999-9999-999999999999");
+    let login = run(login).await.ok();
+    for (key, words) in [
+        ("cloud", "`mars` is not a known cloud"),
+        ("login_host", "`ftp`"),
+        ("tenat", "did you mean `tenant`"),
+        ("min_view_interval_secs", "minimum of 15"),
+    ] {
+        assert!(
+            login.stderr.contains(&format!("policy key `{key}`")) && login.stderr.contains(words),
+            "{key}: {login:?}"
+        );
+    }
+    assert!(login.stdout.contains("Signed in."), "{login:?}");
+    // The extra scope went out with the sign-in.
+    let urls = env.browsed();
+    assert!(urls[0].contains("User.ReadBasic.All"), "{urls:?}");
+
+    let status = run(with_policy(&["--session-only", "--json", "status"])).await;
+    let json = status.json();
+    let problems = json["policy"]["problems"].as_array().expect("problems");
+    assert_eq!(problems.len(), 4, "{status:?}");
+    assert!(problems.iter().any(|p| p["key"] == "cloud"));
+    assert_eq!(json["policy"]["source"], policy.display().to_string());
+    assert!(status.stderr.contains("policy key `tenat`"), "{status:?}");
+
+    // A broken file is one problem naming it; the command still works.
+    std::fs::write(&policy, "{ not json").unwrap();
+    let accounts = run(with_policy(&["--session-only", "accounts"])).await.ok();
+    assert!(
+        accounts.stderr.contains(&policy.display().to_string())
+            && accounts.stderr.contains("not valid JSON"),
+        "{accounts:?}"
+    );
+
+    // Allowed tenants that leave out the emulator's tenant.
+    env.run(&["--session-only", "logout", "--purge"]).await.ok();
+    std::fs::write(
+        &policy,
+        r#"{"allowed_tenants": ["aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"]}"#,
+    )
+    .unwrap();
+    let refused = run(with_policy(&["--session-only", "--json", "login"])).await;
+    assert_eq!(refused.code, 4, "{refused:?}");
+    assert_eq!(refused.json()["error"]["code"], "tenant_not_allowed");
+    assert!(
+        refused.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&env.tenant_id),
+        "{refused:?}"
+    );
+    let accounts = run(with_policy(&["--session-only", "--json", "accounts"]))
+        .await
+        .ok();
+    assert!(account_rows(&accounts).is_empty(), "{accounts:?}");
+
+    // The emulator's own tenant listed: allowed.
+    std::fs::write(
+        &policy,
+        format!(r#"{{"allowed_tenants": ["{}"]}}"#, env.tenant_id),
+    )
+    .unwrap();
+    run(with_policy(&["--session-only", "login"])).await.ok();
+    env.emulator.shutdown().await.unwrap();
+}

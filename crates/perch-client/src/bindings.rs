@@ -52,6 +52,8 @@ pub fn typescript() -> String {
     decl::<QuietHoursDto>(&cfg, &mut out);
     decl::<SettingsDto>(&cfg, &mut out);
     decl::<ModeDto>(&cfg, &mut out);
+    decl::<PolicyProblemDto>(&cfg, &mut out);
+    decl::<PolicyDto>(&cfg, &mut out);
     decl::<AppStateDto>(&cfg, &mut out);
     decl::<MemberDto>(&cfg, &mut out);
     decl::<SnippetPartDto>(&cfg, &mut out);

@@ -21,6 +21,9 @@ export const messages = {
   demoBanner:
     "You're exploring Perch with a demo organisation. To connect your organisation, set PERCH_TENANT and PERCH_CLIENT_ID (see README).",
   configProblemsTitle: "Configuration problems",
+  policyProblemsTitle: "Your organisation's policy has problems",
+  policyProblemsNote: (source: string | null) =>
+    `Perch uses its defaults for these settings${source ? ` (policy: ${source})` : ""}. Tell your IT department.`,
 
   // Sidebar
   teamsAndChannels: "Teams and channels",
@@ -221,6 +224,7 @@ export const messages = {
   viewInterval: "Channel in view (seconds)",
   followedInterval: "Followed channels (seconds)",
   minimum: (n: number) => `At least ${n}`,
+  minimumByPolicy: (n: number) => `At least ${n}, set by your organisation`,
   notificationPreviews: "Show message text in notifications",
   lockedByPolicy: "Set by your organisation",
   settingsSaved: "Settings saved",

@@ -9,6 +9,8 @@ export const TID = {
   signIn: "sign-in",
   /** The demo-organisation banner. */
   demoBanner: "demo-banner",
+  /** The managed-policy problems banner (one `li` per refused key, data-policy-key). */
+  policyBanner: "policy-banner",
   /** A team in the sidebar (data-team-id). */
   team: "team",
   /** A channel in the sidebar (data-channel-id, data-unread, data-mentions). */
