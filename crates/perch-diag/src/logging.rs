@@ -285,6 +285,10 @@ impl FieldVisitor<'_> {
             return;
         }
         let name = field.name();
+        // `log` crate metadata (target, module, file, line) that tracing-log adds: not shown.
+        if name.starts_with("log.") {
+            return;
+        }
         let sep = if self.first { "" } else { " " };
         self.first = false;
         let mut line = String::new();
@@ -299,9 +303,6 @@ impl FieldVisitor<'_> {
             }
         } else if name == "message" {
             write!(line, "{sep}{value:?}")
-        } else if name.starts_with("log.") {
-            self.first = self.first && sep.is_empty();
-            return;
         } else {
             write!(line, "{sep}{name}={value:?}")
         };
