@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use perch_auth::{AuthError, KeyringStore, TokenManager};
 use perch_core::policy::PolicyReport;
-use perch_core::{Hosts, Organisation, Scopes, Tenant};
+use perch_core::{Hosts, Organisation, Tenant};
 use perch_store::AccountState;
 use serde::{Deserialize, Serialize};
 
@@ -634,7 +634,7 @@ fn required(config: &ConfigState) -> Vec<String> {
     let scopes = config
         .organisation()
         .map(|o| o.scopes.clone())
-        .unwrap_or_else(Scopes::default);
+        .unwrap_or_default();
     scopes
         .as_slice()
         .iter()

@@ -239,9 +239,9 @@ mod tests {
 
     #[test]
     fn credentials_in_query_strings_and_forms_are_removed() {
-        let query = format!(
+        let query =
             "GET http://127.0.0.1/cb?code=M.R3_BAY.abcdef0123456789&state=xyz&session_state=1"
-        );
+                .to_owned();
         let form =
             format!("grant_type=refresh_token&refresh_token={REFRESH}&client_id=c&scope=User.Read");
         let form2 = "code=OAQABAAIAAAAm&code_verifier=verifier-string-0123456789&client_secret=s3cr3t&grant_type=authorization_code".to_owned();
