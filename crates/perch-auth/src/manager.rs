@@ -88,6 +88,9 @@ struct Tokens {
     /// A rotated refresh token the secret store refused to take; used (and written again)
     /// on the next refresh.
     unsaved_refresh: Option<Secret>,
+    /// The scopes Entra listed with the last token response (not secret: `doctor` compares
+    /// them with the ones Perch needs).
+    granted: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -285,6 +288,7 @@ impl TokenManager {
                     expires_at: tokens.expires_at,
                 }),
                 unsaved_refresh: None,
+                granted: tokens.scopes.clone(),
             }),
         });
         self.inner.sessions.lock().insert(id, session);
@@ -302,6 +306,15 @@ impl TokenManager {
             }
         }
         self.refresh_locked(&session, &mut tokens).await
+    }
+
+    /// The scopes granted to the account, as Entra listed them with its current access token
+    /// (getting one first, refreshing if needed). Empty when Entra did not list them.
+    pub async fn granted_scopes(&self, account: &AccountId) -> Result<Vec<String>, AuthError> {
+        self.access_token(account).await?;
+        let session = self.session(account)?;
+        let tokens = session.tokens.lock().await;
+        Ok(tokens.granted.clone())
     }
 
     /// Graph answered 401 `InvalidAuthenticationToken` to `rejected`: refresh, unless another
@@ -417,6 +430,9 @@ impl TokenManager {
                     expires_at: set.expires_at,
                 };
                 tokens.access = Some(access.clone());
+                if !set.scopes.is_empty() {
+                    tokens.granted = set.scopes.clone();
+                }
                 tracing::debug!(account = %id, "refreshed access token");
                 if let Some(rotated) = set.refresh_token {
                     // Until the new token is stored, keep it here: the old one no longer works.

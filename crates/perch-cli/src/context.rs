@@ -40,15 +40,19 @@ pub struct Context {
     pub policy: PolicyReport,
 }
 
+/// The data folder: `--data-dir`, else `PERCH_DATA_DIR`, else the platform's.
+pub fn data_dir_of(data_dir: Option<PathBuf>) -> Result<DataDir, CliError> {
+    match data_dir {
+        Some(path) => Ok(DataDir::at(path)),
+        None => DataDir::resolve(std::env::vars(), Platform::current()).ok_or(CliError::NoDataDir),
+    }
+}
+
 impl Context {
     /// Resolves the data folder and the settings from the process environment.
     pub fn load(data_dir: Option<PathBuf>, session_only: bool) -> Result<Context, CliError> {
         let vars: Vec<(String, String)> = std::env::vars().collect();
-        let data_dir = match data_dir {
-            Some(path) => DataDir::at(path),
-            None => DataDir::resolve(vars.iter().cloned(), Platform::current())
-                .ok_or(CliError::NoDataDir)?,
-        };
+        let data_dir = data_dir_of(data_dir)?;
         let settings = data_dir.settings_file();
         let mut layers = vec![SettingsLayer::defaults()];
         if let Some(user) =

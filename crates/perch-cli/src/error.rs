@@ -19,6 +19,8 @@ pub enum ExitCode {
     NeedsSignIn = 3,
     /// 4: an administrator must act: consent for the app, or a Conditional Access policy.
     AdminAction = 4,
+    /// 5: `doctor` found at least one failing check.
+    DoctorFailed = 5,
     /// 65 (EX_DATAERR): a write was refused as written (empty, too long, a bad link, subject,
     /// reaction or mention, someone else's message, a deleted one, a reply to a reply): nothing
     /// was queued. Also a write Teams refused for good when it was sent (it waits in the outbox,

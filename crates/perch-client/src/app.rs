@@ -479,6 +479,26 @@ impl App {
     }
 
     /// Adds a problem for the banner.
+    /// What the diagnostics checks look at: the data folder, the mode, the organisation (or
+    /// the configuration problems) and the token manager.
+    pub(crate) fn diagnostics_parts(
+        &self,
+    ) -> (
+        DataDir,
+        ModeDto,
+        Option<Organisation>,
+        Vec<String>,
+        TokenManager,
+    ) {
+        (
+            self.inner.data_dir.clone(),
+            self.inner.mode,
+            self.inner.org.lock().clone(),
+            self.inner.problems.lock().clone(),
+            self.inner.manager.clone(),
+        )
+    }
+
     fn problem(&self, text: String) {
         self.inner.problems.lock().push(text);
     }

@@ -1012,6 +1012,78 @@ pub struct SavedDraftDto {
     pub importance: Option<String>,
 }
 
+/// How a diagnostics check came out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingStatusDto {
+    /// Fine.
+    Pass,
+    /// Works, but worth attention.
+    Warn,
+    /// Broken until fixed.
+    Fail,
+}
+
+impl From<perch_diag::Status> for FindingStatusDto {
+    fn from(s: perch_diag::Status) -> Self {
+        match s {
+            perch_diag::Status::Pass => FindingStatusDto::Pass,
+            perch_diag::Status::Warn => FindingStatusDto::Warn,
+            perch_diag::Status::Fail => FindingStatusDto::Fail,
+        }
+    }
+}
+
+/// One diagnostics finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct FindingDto {
+    /// A stable id (`keyring`, `reach.login`, `policy.proxy`…).
+    pub id: String,
+    /// What was checked.
+    pub title: String,
+    /// The outcome.
+    pub status: FindingStatusDto,
+    /// What was found.
+    pub detail: String,
+    /// What to do, when there is something to do.
+    pub action: Option<String>,
+}
+
+impl From<&perch_diag::Finding> for FindingDto {
+    fn from(f: &perch_diag::Finding) -> Self {
+        FindingDto {
+            id: f.id.clone(),
+            title: f.title.clone(),
+            status: f.status.into(),
+            detail: f.detail.clone(),
+            action: f.action.clone(),
+        }
+    }
+}
+
+/// The Diagnostics page: every finding of one run of the checks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct DiagnosticsDto {
+    /// When the checks ran.
+    pub generated_at: String,
+    /// The worst status.
+    pub worst: FindingStatusDto,
+    /// In the order of the checks.
+    pub findings: Vec<FindingDto>,
+    /// Where the log files are.
+    pub log_dir: Option<String>,
+}
+
+/// A diagnostics bundle that was written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct BundleDto {
+    /// The zip's full path.
+    pub path: String,
+}
+
 /// Every command's error.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct CommandErrorDto {

@@ -526,3 +526,63 @@ async fn a_policy_without_demo_mode_never_starts_the_demo_tenant() {
     assert_eq!(state.settings.policy_floors, vec!["followedIntervalSecs"]);
     app.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn diagnostics_check_the_demo_tenant_and_save_a_redacted_bundle() {
+    use perch_client::dto::FindingStatusDto;
+    use std::io::Read as _;
+    let dir = tempfile::tempdir().unwrap();
+    let events = Arc::new(Recorder::default());
+    let app = start(&dir.path().join("data"), events).await;
+    app.demo_sign_in_if_needed().await.expect("demo sign-in");
+    let logs = dir.path().join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    std::fs::write(
+        logs.join("perch.2026-12-04.log"),
+        "DEBUG x: refresh_token=0.AXYAsecretsecretsecretsecret body=\"a private message\"\n",
+    )
+    .unwrap();
+    let diag = perch_client::Diagnostics {
+        policy: Default::default(),
+        log_dir: Some(logs),
+    };
+    let report = app.diagnostics(&diag).await.unwrap();
+    let status = |id: &str| {
+        report
+            .findings
+            .iter()
+            .find(|f| f.id == id || f.id.starts_with(&format!("{id}.")))
+            .unwrap_or_else(|| panic!("no {id}: {report:#?}"))
+            .status
+    };
+    // The demo tenant is the configuration (a warning: not the person's organisation); its
+    // loopback emulator answers; the signed-in demo account has every permission.
+    assert_eq!(status("config"), FindingStatusDto::Warn);
+    for id in [
+        "reach.login",
+        "reach.graph",
+        "clock",
+        "scopes",
+        "database",
+        "disk",
+    ] {
+        assert_eq!(status(id), FindingStatusDto::Pass, "{id}: {report:#?}");
+    }
+    let out = dir.path().join("out");
+    let bundle = app
+        .save_diagnostics_bundle(&diag, Some(out.clone()))
+        .await
+        .unwrap();
+    assert!(bundle.path.starts_with(out.to_str().unwrap()), "{bundle:?}");
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(&bundle.path).unwrap()).unwrap();
+    let mut all = String::new();
+    for n in 0..zip.len() {
+        zip.by_index(n).unwrap().read_to_string(&mut all).unwrap();
+    }
+    assert!(all.contains("Sign-in service"), "{all}");
+    assert!(
+        !all.contains("0.AXYAsecret") && !all.contains("private message"),
+        "{all}"
+    );
+    app.shutdown().await;
+}

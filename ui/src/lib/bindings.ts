@@ -845,6 +845,66 @@ subject: string | null,
 importance: string | null, };
 
 /**
+ * How a diagnostics check came out.
+ */
+export type FindingStatusDto = "pass" | "warn" | "fail";
+
+/**
+ * One diagnostics finding.
+ */
+export type FindingDto = { 
+/**
+ * A stable id (`keyring`, `reach.login`, `policy.proxy`…).
+ */
+id: string, 
+/**
+ * What was checked.
+ */
+title: string, 
+/**
+ * The outcome.
+ */
+status: FindingStatusDto, 
+/**
+ * What was found.
+ */
+detail: string, 
+/**
+ * What to do, when there is something to do.
+ */
+action: string | null, };
+
+/**
+ * The Diagnostics page: every finding of one run of the checks.
+ */
+export type DiagnosticsDto = { 
+/**
+ * When the checks ran.
+ */
+generatedAt: string, 
+/**
+ * The worst status.
+ */
+worst: FindingStatusDto, 
+/**
+ * In the order of the checks.
+ */
+findings: Array<FindingDto>, 
+/**
+ * Where the log files are.
+ */
+logDir: string | null, };
+
+/**
+ * A diagnostics bundle that was written.
+ */
+export type BundleDto = { 
+/**
+ * The zip's full path.
+ */
+path: string, };
+
+/**
  * Every command's error.
  */
 export type CommandErrorDto = { 

@@ -228,4 +228,19 @@ export const messages = {
   notificationPreviews: "Show message text in notifications",
   lockedByPolicy: "Set by your organisation",
   settingsSaved: "Settings saved",
+
+  // Diagnostics
+  diagnostics: "Diagnostics",
+  diagnosticsIntro: "Check what Perch depends on: settings and policy, the keyring, the network, permissions, the database and disk space.",
+  openDiagnostics: "Run diagnostics…",
+  diagnosticsRunning: "Running the checks…",
+  diagnosticsRunAgain: "Run again",
+  diagnosticsSummary: (pass: number, warn: number, fail: number) =>
+    `${pass} passed, ${warn} ${warn === 1 ? "warning" : "warnings"}, ${fail} failed`,
+  diagnosticsStatus: (status: string) => ({ pass: "Pass", warn: "Warning", fail: "Failed" })[status] ?? status,
+  diagnosticsOpenLink: "Open",
+  diagnosticsLogs: (dir: string) => `Logs are kept in ${dir}`,
+  saveBundle: "Save a report for IT",
+  savingBundle: "Saving…",
+  bundleSaved: (path: string) => `Saved to ${path}. It holds no passwords, tokens, e-mail addresses or message text; send it to your IT department.`,
 } as const;

@@ -49,6 +49,10 @@ export const TID = {
   outboxPanel: "outbox-panel",
   outboxItem: "outbox-item",
   settingsDialog: "settings-dialog",
+  /** The Diagnostics dialog (reached from Settings), its findings and the bundle's path. */
+  diagnosticsDialog: "diagnostics-dialog",
+  diagnosticsFinding: "diagnostics-finding",
+  diagnosticsBundlePath: "diagnostics-bundle-path",
   newMessagesDivider: "new-messages-divider",
   jumpToLatest: "jump-to-latest",
   signInAgain: "sign-in-again",
