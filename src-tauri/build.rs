@@ -52,5 +52,7 @@ fn perch_commands() -> &'static [&'static str] {
         "update_settings",
         "set_notify",
         "open_external",
+        "diagnostics",
+        "save_diagnostics_bundle",
     ]
 }

@@ -4,8 +4,8 @@
 //! timelines, threads) go back over the `Channel` the UI passes in.
 
 use perch_client::dto::{
-    AccountDto, AppStateDto, CommandErrorDto, MemberDto, NotifyLevelDto, OutboxItemDto,
-    SavedDraftDto, SearchHitDto, SettingsDto, SidebarDiffDto, TimelineBatchDto,
+    AccountDto, AppStateDto, BundleDto, CommandErrorDto, DiagnosticsDto, MemberDto, NotifyLevelDto,
+    OutboxItemDto, SavedDraftDto, SearchHitDto, SettingsDto, SidebarDiffDto, TimelineBatchDto,
 };
 use perch_client::{App, AppError};
 use perch_core::compose::Draft;
@@ -377,6 +377,26 @@ pub fn open_external<R: Runtime>(app: AppHandle<R>, url: String) -> Answer<()> {
     crate::open_external(&app, &url).map_err(err)
 }
 
+/// Runs the diagnostics checks (the Diagnostics page).
+#[tauri::command]
+pub async fn diagnostics(shell: State<'_, Shell>) -> Answer<DiagnosticsDto> {
+    app(&shell)
+        .await?
+        .diagnostics(&shell.diagnostics)
+        .await
+        .map_err(err)
+}
+
+/// Writes the redacted diagnostics bundle (Downloads, else the data folder); returns its path.
+#[tauri::command]
+pub async fn save_diagnostics_bundle(shell: State<'_, Shell>) -> Answer<BundleDto> {
+    app(&shell)
+        .await?
+        .save_diagnostics_bundle(&shell.diagnostics, None)
+        .await
+        .map_err(err)
+}
+
 /// Every command, in the order `build.rs` declares them.
 /// The invoke handler.
 pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static {
@@ -414,5 +434,7 @@ pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + 
         update_settings,
         set_notify,
         open_external,
+        diagnostics,
+        save_diagnostics_bundle,
     ]
 }

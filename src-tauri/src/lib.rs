@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use perch_auth::{KeyringStore, MemoryStore, SecretStore, SystemOpener};
 use perch_client::dto::StatusDto;
-use perch_client::{App, AppConfig, AppError, Events, Notification, SettingsPolicy};
+use perch_client::{App, AppConfig, AppError, Diagnostics, Events, Notification, SettingsPolicy};
 use perch_core::{DataDir, Platform};
 use tauri::http::{header, Response, StatusCode};
 use tauri::{AppHandle, Builder, Emitter, Manager, Runtime};
@@ -25,6 +25,8 @@ type Started = Option<Result<App, AppError>>;
 pub struct Shell {
     rx: watch::Receiver<Started>,
     tx: std::sync::Mutex<Option<watch::Sender<Started>>>,
+    /// The policy the app started with and its log folder, for the Diagnostics page.
+    pub diagnostics: Diagnostics,
 }
 
 impl Shell {
@@ -193,7 +195,9 @@ pub type Starter = Box<dyn FnOnce() -> Result<AppConfig, AppError> + Send>;
 
 /// The configuration from the process environment: the data folder (`PERCH_DATA_DIR` or the
 /// platform's), the OS keyring (or memory when it cannot be used, reported), `PERCH_*`
-/// settings, the system browser, demo mode unless `PERCH_DEMO=0`.
+/// settings, the managed policy (`perch_core::policy::read_system`: the OS location; in debug
+/// builds `PERCH_POLICY_FILE`), the system browser, demo mode unless `PERCH_DEMO=0` or the
+/// policy's `demo_mode: false`.
 pub fn config_from_env() -> Result<AppConfig, AppError> {
     let env: Vec<(String, String)> = std::env::vars().collect();
     let data_dir = DataDir::resolve(env.iter().cloned(), Platform::current()).ok_or_else(|| {
@@ -234,6 +238,7 @@ pub fn config_from_env() -> Result<AppConfig, AppError> {
         demo_live: true,
         engine,
         policy: SettingsPolicy::default(),
+        managed: perch_core::policy::read_system(),
         notices,
     })
 }
@@ -273,13 +278,15 @@ fn serve_media<R: Runtime>(
 
 /// Adds every command, the media scheme and the navigation guard to a builder, for any runtime
 /// (`tauri::test::mock_builder()` in tests, `Builder::default()` in the app). The core is
-/// started by [`start_core`].
-pub fn setup<R: Runtime>(builder: Builder<R>) -> Builder<R> {
+/// started by [`start_core`]. `diagnostics` is what the Diagnostics page reports with (the
+/// policy and the log folder).
+pub fn setup<R: Runtime>(builder: Builder<R>, diagnostics: Diagnostics) -> Builder<R> {
     let (tx, rx) = watch::channel(None);
     builder
         .manage(Shell {
             rx,
             tx: std::sync::Mutex::new(Some(tx)),
+            diagnostics,
         })
         .invoke_handler(commands::handler())
         .plugin(
@@ -357,19 +364,43 @@ pub fn start_core<R: Runtime>(handle: &AppHandle<R>, start: Starter) {
     });
 }
 
+/// Starts logging: the day's redacted file in the log folder (`PERCH_LOG_DIR`, else the
+/// OS's) at the policy's level, else `PERCH_LOG`, else `info`; and stderr at `PERCH_LOG`, else
+/// `info`, as before (also redacted).
+fn init_logging(policy: &perch_core::policy::Policy) -> Option<perch_diag::LogGuard> {
+    let mut config = perch_diag::LogConfig::from_env("perch");
+    config.stderr = Some(
+        config
+            .env_filter
+            .clone()
+            .unwrap_or_else(|| "info".to_owned()),
+    );
+    match perch_diag::logging::init(&config, policy) {
+        Ok(guard) => Some(guard),
+        Err(error) => {
+            eprintln!("perch: {error}");
+            None
+        }
+    }
+}
+
 /// Runs the desktop app.
 pub fn run() {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("PERCH_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     if std::env::args().any(|a| a == "--version" || a == "-V") {
         println!("perch {}", env!("CARGO_PKG_VERSION"));
         return;
     }
+    // The managed policy sets the log level and whether logs may hold message content; it is
+    // read again where the configuration is resolved (a file read, cheap).
+    let policy = perch_core::policy::read_system();
+    let logs = init_logging(&policy.policy);
+    let diagnostics = Diagnostics {
+        log_dir: logs
+            .as_ref()
+            .and_then(|g| g.dir.clone())
+            .or_else(perch_diag::logging::current_log_dir),
+        policy,
+    };
     let builder = Builder::<tauri::Wry>::default()
         .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
             if let Some(window) = app.get_webview_window("main") {
@@ -385,7 +416,7 @@ pub fn run() {
             start_core(app.handle(), Box::new(config_from_env));
             Ok(())
         });
-    let app = match setup(builder).build(tauri::generate_context!()) {
+    let app = match setup(builder, diagnostics).build(tauri::generate_context!()) {
         Ok(app) => app,
         Err(error) => {
             tracing::error!(%error, "Perch could not start");
@@ -421,6 +452,8 @@ pub fn run() {
             }
         }
     });
+    // The log file's writer flushes what is queued as its guard goes.
+    drop(logs);
 }
 
 #[cfg(test)]

@@ -37,11 +37,16 @@ fn window(dir: &std::path::Path) -> (tauri::App<MockRuntime>, tauri::WebviewWind
             demo_live: false,
             engine: perch_engine::EngineConfig::default(),
             policy: SettingsPolicy::default(),
+            managed: perch_core::PolicyReport::default(),
             notices: Vec::new(),
         })
     });
     // The real context: real capabilities, so permission checks are exercised.
-    let app = crate::setup(mock_builder())
+    let diagnostics = perch_client::Diagnostics {
+        policy: Default::default(),
+        log_dir: Some(dir.join("logs")),
+    };
+    let app = crate::setup(mock_builder(), diagnostics)
         .build(tauri::generate_context!())
         .expect("mock app builds");
     crate::start_core(app.handle(), start);
@@ -186,6 +191,7 @@ fn every_command() -> Vec<(&'static str, Value)> {
         ),
         ("set_notify", json!({"channelId": c, "level": "all"})),
         ("open_external", json!({"url": "file:///etc/passwd"})),
+        ("diagnostics", json!({})),
     ]
 }
 
@@ -213,6 +219,36 @@ fn every_command_is_granted_and_answers_in_the_app_s_terms() {
             "{cmd} is declared"
         );
     }
+}
+
+#[test]
+fn diagnostics_reports_every_check_and_saves_a_bundle() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_app, w) = window(dir.path());
+    let report = call(&w, "diagnostics", json!({})).expect("diagnostics");
+    let findings = report["findings"].as_array().expect("findings");
+    for id in [
+        "config", "policy", "keyring", "database", "disk", "versions",
+    ] {
+        let f = findings
+            .iter()
+            .find(|f| f["id"] == id)
+            .unwrap_or_else(|| panic!("no {id}: {report}"));
+        assert!(
+            matches!(f["status"].as_str(), Some("pass" | "warn" | "fail")),
+            "{f}"
+        );
+        assert!(f["title"].is_string() && f["detail"].is_string(), "{f}");
+    }
+    // The demo tenant is the organisation here: its login host answers on loopback.
+    let login = findings.iter().find(|f| f["id"] == "reach.login").unwrap();
+    assert_eq!(login["status"], "pass", "{login}");
+    assert!(report["worst"].is_string());
+    let saved = call(&w, "save_diagnostics_bundle", json!({})).expect("bundle");
+    let path = std::path::PathBuf::from(saved["path"].as_str().expect("path"));
+    assert!(path.is_file(), "{path:?}");
+    assert!(path.extension().is_some_and(|e| e == "zip"));
+    let _ = std::fs::remove_file(path);
 }
 
 #[test]

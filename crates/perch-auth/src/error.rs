@@ -111,6 +111,15 @@ pub enum AuthError {
         /// The platform's message (never the secret).
         detail: String,
     },
+    /// The account belongs to a tenant the managed policy does not allow (`allowed_tenants`).
+    /// No token was kept.
+    #[error("{upn} belongs to tenant {tenant}, which your organisation's policy does not allow in Perch; sign in with an account of an allowed organisation, or ask your IT department")]
+    TenantNotAllowed {
+        /// The account's tenant id (`tid`).
+        tenant: uuid::Uuid,
+        /// Who tried, for the message.
+        upn: String,
+    },
     /// The account is not known here.
     #[error("no such account: {0}")]
     UnknownAccount(AccountId),
@@ -143,6 +152,7 @@ impl AuthError {
             AuthError::KeyringUnavailable { .. } => "keyring_unavailable",
             AuthError::KeyringLocked { .. } => "keyring_locked",
             AuthError::Keyring { .. } => "keyring_error",
+            AuthError::TenantNotAllowed { .. } => "tenant_not_allowed",
             AuthError::UnknownAccount(_) => "unknown_account",
             AuthError::Store(e) => e.code(),
             AuthError::Config(e) => e.code(),

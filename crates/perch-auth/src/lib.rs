@@ -30,6 +30,6 @@ pub use device_code::DeviceCodeNotice;
 pub use error::AuthError;
 pub use interactive::{InteractiveOptions, PendingSignIn, Prompt};
 pub use manager::{AccessToken, ManagerOptions, SignOutHook, TokenManager};
-pub use oauth::{HttpClient, RetryPolicy, TokenSet};
+pub use oauth::{proxied, HttpClient, RetryPolicy, TokenSet};
 pub use opener::{BrowserOpener, SystemOpener};
 pub use secret::Secret;

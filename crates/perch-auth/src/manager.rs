@@ -53,6 +53,9 @@ pub struct ManagerOptions {
     pub retry: RetryPolicy,
     /// Scopes for accounts loaded from the store (their sign-in used the organisation's).
     pub scopes: Scopes,
+    /// The managed policy's `allowed_tenants`: a sign-in whose id token names another tenant is
+    /// refused before its refresh token is stored. `None`: every tenant.
+    pub allowed_tenants: Option<Vec<uuid::Uuid>>,
 }
 
 impl Default for ManagerOptions {
@@ -61,6 +64,7 @@ impl Default for ManagerOptions {
             refresh_margin: Duration::from_secs(5 * 60),
             retry: RetryPolicy::default(),
             scopes: Scopes::default(),
+            allowed_tenants: None,
         }
     }
 }
@@ -84,6 +88,9 @@ struct Tokens {
     /// A rotated refresh token the secret store refused to take; used (and written again)
     /// on the next refresh.
     unsaved_refresh: Option<Secret>,
+    /// The scopes Entra listed with the last token response (not secret: `doctor` compares
+    /// them with the ones Perch needs).
+    granted: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -233,6 +240,20 @@ impl TokenManager {
     ) -> Result<AccountRecord, AuthError> {
         let claims = tokens.id_claims(&org.client_id)?;
         let id = AccountId::new(claims.tid, claims.oid);
+        if let Some(allowed) = &self.inner.options.allowed_tenants {
+            if !allowed.contains(&claims.tid) {
+                // The tokens are dropped here: nothing reaches the keyring, the store or a
+                // session.
+                tracing::warn!(tenant = %claims.tid, "sign-in refused: tenant not allowed by policy");
+                return Err(AuthError::TenantNotAllowed {
+                    tenant: claims.tid,
+                    upn: claims
+                        .preferred_username
+                        .clone()
+                        .unwrap_or_else(|| "this account".to_owned()),
+                });
+            }
+        }
         let refresh = tokens.refresh_token.clone().ok_or_else(|| {
             AuthError::InvalidResponse(
                 "no refresh_token (is `offline_access` in the scopes?)".into(),
@@ -267,6 +288,7 @@ impl TokenManager {
                     expires_at: tokens.expires_at,
                 }),
                 unsaved_refresh: None,
+                granted: tokens.scopes.clone(),
             }),
         });
         self.inner.sessions.lock().insert(id, session);
@@ -284,6 +306,15 @@ impl TokenManager {
             }
         }
         self.refresh_locked(&session, &mut tokens).await
+    }
+
+    /// The scopes granted to the account, as Entra listed them with its current access token
+    /// (getting one first, refreshing if needed). Empty when Entra did not list them.
+    pub async fn granted_scopes(&self, account: &AccountId) -> Result<Vec<String>, AuthError> {
+        self.access_token(account).await?;
+        let session = self.session(account)?;
+        let tokens = session.tokens.lock().await;
+        Ok(tokens.granted.clone())
     }
 
     /// Graph answered 401 `InvalidAuthenticationToken` to `rejected`: refresh, unless another
@@ -399,6 +430,9 @@ impl TokenManager {
                     expires_at: set.expires_at,
                 };
                 tokens.access = Some(access.clone());
+                if !set.scopes.is_empty() {
+                    tokens.granted = set.scopes.clone();
+                }
                 tracing::debug!(account = %id, "refreshed access token");
                 if let Some(rotated) = set.refresh_token {
                     // Until the new token is stored, keep it here: the old one no longer works.

@@ -36,12 +36,18 @@ pub struct HttpClient(reqwest::Client);
 impl HttpClient {
     /// A client with Perch's settings.
     pub fn new() -> Result<HttpClient, AuthError> {
-        reqwest::Client::builder()
+        HttpClient::with_proxy(None)
+    }
+
+    /// A client with Perch's settings through the managed policy's `proxy` (see [`proxied`]).
+    pub fn with_proxy(proxy: Option<&str>) -> Result<HttpClient, AuthError> {
+        let builder = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(30))
             .connect_timeout(Duration::from_secs(10))
-            .user_agent(concat!("Perch/", env!("CARGO_PKG_VERSION")))
-            .build()
+            .user_agent(concat!("Perch/", env!("CARGO_PKG_VERSION")));
+        proxied(builder, proxy)
+            .and_then(|b| b.build())
             .map(HttpClient)
             .map_err(|e| AuthError::Network(e.without_url().to_string()))
     }
@@ -50,6 +56,23 @@ impl HttpClient {
     pub fn from_reqwest(client: reqwest::Client) -> HttpClient {
         HttpClient(client)
     }
+}
+
+/// Sends every request of `builder`'s client through `proxy` (an `http`, `https`, `socks5` or
+/// `socks5h` URL, as the managed policy validated it), except to loopback addresses (the demo
+/// tenant and the sign-in redirect never leave the machine). `None`: reqwest's defaults (the
+/// `HTTPS_PROXY`/`NO_PROXY` environment). perch-graph builds its client through this too, so
+/// every connection Perch makes to Microsoft uses the same proxy.
+pub fn proxied(
+    builder: reqwest::ClientBuilder,
+    proxy: Option<&str>,
+) -> Result<reqwest::ClientBuilder, reqwest::Error> {
+    let Some(url) = proxy else {
+        return Ok(builder);
+    };
+    let proxy = reqwest::Proxy::all(url)?
+        .no_proxy(reqwest::NoProxy::from_string("localhost,127.0.0.0/8,::1"));
+    Ok(builder.proxy(proxy))
 }
 
 /// Why a request to the login service got no usable answer.

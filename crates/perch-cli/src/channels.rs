@@ -40,9 +40,16 @@ pub(crate) async fn session(ctx: &Context, account: Option<&str>) -> Result<Sess
         account: record.id,
     });
     let graph_base = record.hosts.graph.trim_end_matches('/').to_owned();
-    let graph = GraphClient::new(ClientConfig::new(graph_base.clone()), tokens)?;
+    let graph = GraphClient::new(
+        ClientConfig {
+            proxy: ctx.policy.policy.proxy.clone(),
+            ..ClientConfig::new(graph_base.clone())
+        },
+        tokens,
+    )?;
     let store = ctx.store()?;
-    let config = EngineConfig::default();
+    let config =
+        EngineConfig::default().with_retention_days(ctx.policy.policy.cache_retention_days);
     let engine = Engine::new(EngineParts {
         account: record.id,
         graph,
@@ -293,6 +300,10 @@ fn status_line(status: &Status) -> String {
 pub async fn sync(ctx: &Context, args: &SyncArgs, json: bool) -> Result<ExitCode, CliError> {
     let s = session(ctx, args.account.as_deref()).await?;
     let engine = s.engine.clone();
+    // The managed policy's cache retention, before anything new comes in.
+    if let Err(e) = engine.apply_retention().await {
+        eprintln!("perch-cli: the cache retention could not be applied: {e}");
+    }
     // Teams and channels at most daily (Microsoft's polling rule), and a failure there does
     // not stop the channels already known from syncing.
     let structure = match engine.ensure_structure().await {

@@ -14,6 +14,7 @@ Exit codes:
       an outbox ID names nothing (or several)
    3  an account needs to sign in again (run `perch-cli login`)
    4  an administrator must act (consent for the app, Conditional Access)
+   5  doctor: at least one check failed (each finding says what to do)
   65  a write was refused as written (empty, too long, a bad link or mention, someone
       else's message, a deleted one), nothing queued; or Teams refused it for good when sent,
       or it expired unsent (it waits: `outbox retry ID` or `outbox cancel ID`); or an outbox
@@ -28,6 +29,8 @@ sent yet (offline, throttled) exits 0 and says so; `outbox send` or the app send
 Settings, lowest to highest: built-in defaults, {data dir}/settings.json, environment
 (PERCH_TENANT, PERCH_CLIENT_ID, PERCH_CLOUD, PERCH_LOGIN_HOST, PERCH_GRAPH_HOST, PERCH_SCOPES).
 Logs go to stderr at `warn`; PERCH_LOG (e.g. `info`, `perch_auth=debug`) changes that.
+They also go, redacted, to perch-cli.YYYY-MM-DD.log in PERCH_LOG_DIR, else the OS log folder
+(~/.local/state/perch/logs, ~/Library/Logs/Perch, %LOCALAPPDATA%\\Perch\\logs).
 No token is ever printed or logged.";
 
 /// Perch's headless client for Microsoft Teams channels.
@@ -125,6 +128,24 @@ pub enum Command {
     /// A write whose answer from Teams was lost is looked for in the channel before it is
     /// ever sent again, so nothing is posted twice.
     Outbox(OutboxArgs),
+    /// Check what Perch depends on and say what to do: settings and policy, the keyring, the
+    /// sign-in and Graph hosts, the proxy, the clock, granted permissions, the database, disk
+    /// space, logs and versions.
+    ///
+    /// Each finding is pass, warn or fail with what was found and what to do. Exits 0 when
+    /// nothing fails, 5 when a check fails. With --bundle, also writes a zip of the findings
+    /// and the recent logs, with tokens, e-mail addresses and message text removed, to send to
+    /// IT.
+    Doctor(DoctorArgs),
+}
+
+/// `doctor`.
+#[derive(Debug, clap::Args)]
+pub struct DoctorArgs {
+    /// Also write the diagnostics bundle (a zip) here; a folder gets a file named
+    /// perch-diagnostics-TIME.zip.
+    #[arg(long, value_name = "PATH")]
+    pub bundle: Option<PathBuf>,
 }
 
 /// What every write command takes besides its own arguments.

@@ -23,8 +23,21 @@ use crate::context::Context;
 use crate::error::{CliError, ExitCode};
 use crate::output::{self, print_json, print_table, state_words, AccountView};
 
+/// What `main` set up for diagnostics: the managed policy and the log folder.
+#[derive(Debug, Clone, Default)]
+pub struct Diag {
+    /// The managed policy as read.
+    pub policy: perch_core::policy::PolicyReport,
+    /// Where the log files are.
+    pub log_dir: Option<std::path::PathBuf>,
+}
+
 /// Runs the parsed command line.
-pub async fn run(cli: &Cli) -> Result<ExitCode, CliError> {
+pub async fn run(cli: &Cli, diag: &Diag) -> Result<ExitCode, CliError> {
+    // `doctor` must work when the settings do not: it reports their error as a finding.
+    if let Command::Doctor(args) = &cli.command {
+        return crate::doctor::run(cli, args, diag).await;
+    }
     let ctx = Context::load(cli.data_dir.clone(), cli.session_only)?;
     match &cli.command {
         Command::Login(args) => login(&ctx, args, cli.json).await,
@@ -47,6 +60,7 @@ pub async fn run(cli: &Cli) -> Result<ExitCode, CliError> {
         Command::React(args) => crate::writes::react(&ctx, args, true, cli.json).await,
         Command::Unreact(args) => crate::writes::react(&ctx, args, false, cli.json).await,
         Command::Outbox(args) => crate::writes::outbox(&ctx, args, cli.json).await,
+        Command::Doctor(args) => crate::doctor::run(cli, args, diag).await,
     }
 }
 
@@ -351,9 +365,12 @@ async fn status(ctx: &Context, json: bool) -> Result<ExitCode, CliError> {
         None => ExitCode::NeedsSignIn,
     };
     if json {
-        print_json(
-            &json!({ "accounts": entries, "custody": custody_name(manager.custody()), "exit_code": exit.as_i32() }),
-        );
+        print_json(&json!({
+            "accounts": entries,
+            "custody": custody_name(manager.custody()),
+            "policy": { "source": ctx.policy.source, "problems": ctx.policy.problems },
+            "exit_code": exit.as_i32()
+        }));
     } else if records.is_empty() {
         println!("No accounts. Run `perch-cli login` to sign in.");
     } else {

@@ -4,9 +4,13 @@
 //! `--session-only`).
 //!
 //! The settings layers are, lowest first: defaults, `{data dir}/settings.json`, the `PERCH_*`
-//! environment, and (a later issue) the managed policy. An invalid value fails every command
-//! (exit 78); a *missing* client id fails only the commands that need the organisation
-//! (`login`), so that `accounts` and `logout` work on a machine whose settings are gone.
+//! environment, and the managed policy (`perch_core::policy::read_system`; in debug builds
+//! `PERCH_POLICY_FILE`). An invalid value fails every command (exit 78); a *missing* client id
+//! fails only the commands that need the organisation (`login`), so that `accounts` and
+//! `logout` work on a machine whose settings are gone. A policy key the policy reader refused
+//! does not fail anything: each is a warning on stderr naming the key and the reason, and the
+//! command goes on with Perch's default for it. The policy's extra scopes, allowed tenants,
+//! proxy and cache retention apply to every command.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -15,7 +19,8 @@ use perch_auth::{
     HttpClient, KeyringStore, ManagerOptions, MemoryStore, SecretStore, TokenManager,
 };
 use perch_core::{
-    resolve, ConfigError, DataDir, Organisation, Platform, Scopes, SettingsLayer, SettingsSource,
+    resolve, ConfigError, DataDir, Organisation, Platform, PolicyReport, Scopes, SettingsLayer,
+    SettingsSource,
 };
 use perch_store::Store;
 
@@ -31,17 +36,23 @@ pub struct Context {
     pub org: Result<Organisation, ConfigError>,
     /// `--session-only`.
     pub session_only: bool,
+    /// The managed policy as read (its problems were already printed on stderr).
+    pub policy: PolicyReport,
+}
+
+/// The data folder: `--data-dir`, else `PERCH_DATA_DIR`, else the platform's.
+pub fn data_dir_of(data_dir: Option<PathBuf>) -> Result<DataDir, CliError> {
+    match data_dir {
+        Some(path) => Ok(DataDir::at(path)),
+        None => DataDir::resolve(std::env::vars(), Platform::current()).ok_or(CliError::NoDataDir),
+    }
 }
 
 impl Context {
     /// Resolves the data folder and the settings from the process environment.
     pub fn load(data_dir: Option<PathBuf>, session_only: bool) -> Result<Context, CliError> {
         let vars: Vec<(String, String)> = std::env::vars().collect();
-        let data_dir = match data_dir {
-            Some(path) => DataDir::at(path),
-            None => DataDir::resolve(vars.iter().cloned(), Platform::current())
-                .ok_or(CliError::NoDataDir)?,
-        };
+        let data_dir = data_dir_of(data_dir)?;
         let settings = data_dir.settings_file();
         let mut layers = vec![SettingsLayer::defaults()];
         if let Some(user) =
@@ -50,9 +61,18 @@ impl Context {
             layers.push(user);
         }
         layers.push(SettingsLayer::environment(vars));
-        // The managed policy layer goes here, last (highest), when it lands.
+        let policy = perch_core::policy::read_system();
+        for problem in &policy.problems {
+            eprintln!("perch-cli: warning: {problem}");
+        }
+        if let Some(layer) = policy.settings_layer() {
+            layers.push(layer);
+        }
         let org = match resolve(&layers) {
-            Ok(org) => Ok(org),
+            Ok(mut org) => {
+                policy.policy.extend_scopes(&mut org);
+                Ok(org)
+            }
             Err(missing @ ConfigError::Missing { .. }) => Err(missing),
             Err(other) => return Err(other.into()),
         };
@@ -60,6 +80,7 @@ impl Context {
             data_dir,
             org,
             session_only,
+            policy,
         })
     }
 
@@ -112,11 +133,12 @@ impl Context {
             .map(|o| o.scopes.clone())
             .unwrap_or_else(|_| Scopes::default());
         Ok(TokenManager::new(
-            HttpClient::new()?,
+            HttpClient::with_proxy(self.policy.policy.proxy.as_deref())?,
             self.store()?,
             secrets,
             ManagerOptions {
                 scopes,
+                allowed_tenants: self.policy.policy.allowed_tenant_ids(),
                 ..ManagerOptions::default()
             },
         ))

@@ -19,6 +19,8 @@ pub enum ExitCode {
     NeedsSignIn = 3,
     /// 4: an administrator must act: consent for the app, or a Conditional Access policy.
     AdminAction = 4,
+    /// 5: `doctor` found at least one failing check.
+    DoctorFailed = 5,
     /// 65 (EX_DATAERR): a write was refused as written (empty, too long, a bad link, subject,
     /// reaction or mention, someone else's message, a deleted one, a reply to a reply): nothing
     /// was queued. Also a write Teams refused for good when it was sent (it waits in the outbox,
@@ -188,9 +190,9 @@ pub fn engine_exit_code(error: &perch_engine::EngineError) -> ExitCode {
 pub fn auth_exit_code(error: &AuthError) -> ExitCode {
     match error {
         AuthError::NeedsSignIn { .. } => ExitCode::NeedsSignIn,
-        AuthError::ConsentRequired { .. } | AuthError::ConditionalAccess { .. } => {
-            ExitCode::AdminAction
-        }
+        AuthError::ConsentRequired { .. }
+        | AuthError::ConditionalAccess { .. }
+        | AuthError::TenantNotAllowed { .. } => ExitCode::AdminAction,
         AuthError::ServiceUnavailable { .. } | AuthError::Network(_) => ExitCode::Unavailable,
         AuthError::KeyringUnavailable { .. }
         | AuthError::KeyringLocked { .. }

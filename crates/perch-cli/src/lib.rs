@@ -31,6 +31,9 @@
 //!   MESSAGE is a message id, or `local-N` for a post or reply still unsent.
 //! - `outbox [list] [--all] [--channel CHANNEL]`, `outbox send`, `outbox retry ID`, `outbox
 //!   cancel ID`: the writes waiting to be sent.
+//! - `doctor [--bundle PATH]`: the diagnostics checks ([`doctor`]), each pass, warn or fail
+//!   with what to do; `--bundle` also writes a redacted zip of the findings and the logs for
+//!   IT. It works without valid settings (their error is one of the findings).
 //!
 //! CHANNEL is a channel id, `Team/Channel`, or a channel name unique across teams.
 //!
@@ -44,6 +47,7 @@
 //! | 2 | usage: bad arguments (clap), ACCOUNT matches no account or several, or an unknown or ambiguous CHANNEL, MESSAGE or outbox ID |
 //! | 3 | an account needs to sign in again (`status` also when there is no usable account) |
 //! | 4 | an administrator must act: consent, Conditional Access |
+//! | 5 | `doctor`: at least one check failed (the findings say what to do) |
 //! | 65 | a write was refused as written (empty, too long, a bad link or mention, someone else's message, a deleted one…): nothing was queued; or Teams refused it for good when it was sent, or it expired unsent (it waits in the outbox for `outbox retry` or `outbox cancel`); or an outbox item cannot be retried or cancelled in its state |
 //! | 69 | the sign-in service or Graph is unavailable or unreachable |
 //! | 77 | the system keyring is unavailable or locked; `--session-only` avoids it |
@@ -57,7 +61,9 @@
 //! `{"error": {"code", "message", "hint", "exit_code"}}` (clap's usage errors excepted: text on
 //! stderr, exit 2). Prompts and progress (the browser notice, the sign-in URL when no browser
 //! starts, the device code) go to stderr. Logs go to stderr at `warn`; `PERCH_LOG` takes an
-//! `EnvFilter` directive. No token is ever printed or logged.
+//! `EnvFilter` directive. They also go to a daily file `perch-cli.YYYY-MM-DD.log` in the log
+//! folder (`PERCH_LOG_DIR`, else the OS's; see perch-diag), at `info` or `PERCH_LOG`, redacted.
+//! No token is ever printed or logged.
 //!
 //! # `--session-only`
 //! Refresh tokens are kept in memory (perch-auth's `MemoryStore`) instead of the keyring, for
@@ -72,6 +78,7 @@ pub mod channels;
 pub mod cli;
 pub mod commands;
 pub mod context;
+pub mod doctor;
 pub mod error;
 pub mod output;
 pub mod whoami;
@@ -84,7 +91,10 @@ pub use error::{CliError, ExitCode};
 /// Parses the command line, runs the command and returns the process exit code.
 pub fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
-    init_logging();
+    // The managed policy sets the log level and whether logs may hold message content; it is
+    // read again where the configuration is resolved (a file read, cheap).
+    let policy = perch_core::policy::read_system();
+    let logs = init_logging(&policy.policy);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -95,7 +105,14 @@ pub fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(ExitCode::Failure.as_i32() as u8);
         }
     };
-    let code = match runtime.block_on(commands::run(&cli)) {
+    let diag = commands::Diag {
+        policy,
+        log_dir: logs
+            .as_ref()
+            .and_then(|g| g.dir.clone())
+            .or_else(perch_diag::logging::current_log_dir),
+    };
+    let code = match runtime.block_on(commands::run(&cli, &diag)) {
         Ok(code) => code,
         Err(error) => {
             tracing::debug!(code = error.code(), "command failed");
@@ -105,16 +122,22 @@ pub fn main() -> std::process::ExitCode {
     };
     // Do not wait for a blocked stdin reader or a Ctrl-C listener.
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    // The log file's writer flushes as its guard goes.
+    drop(logs);
     std::process::ExitCode::from(code.as_i32() as u8)
 }
 
-fn init_logging() {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("PERCH_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_target(false)
-        .try_init();
+/// Logs to stderr at `warn` (or `PERCH_LOG`) as before, and to the day's redacted file in the
+/// log folder (`PERCH_LOG_DIR`, else the OS's) at the policy's level, else `PERCH_LOG`, else
+/// `info`.
+fn init_logging(policy: &perch_core::policy::Policy) -> Option<perch_diag::LogGuard> {
+    let mut config = perch_diag::LogConfig::from_env("perch-cli");
+    config.stderr = Some(
+        config
+            .env_filter
+            .clone()
+            .unwrap_or_else(|| "warn".to_owned()),
+    );
+    config.ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    perch_diag::logging::init(&config, policy).ok()
 }

@@ -73,6 +73,20 @@ impl Env {
         }
     }
 
+    /// Where the commands' log files go.
+    fn log_dir(&self) -> PathBuf {
+        self.dir.path().join("logs")
+    }
+
+    /// The text of every log file.
+    fn logs(&self) -> String {
+        let mut all = String::new();
+        for entry in std::fs::read_dir(self.log_dir()).into_iter().flatten() {
+            all.push_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap_or_default());
+        }
+        all
+    }
+
     fn browser_log(&self) -> PathBuf {
         self.dir.path().join("browser.log")
     }
@@ -100,6 +114,7 @@ impl Env {
             .env("PERCH_LOGIN_HOST", &self.base)
             .env("PERCH_GRAPH_HOST", &self.base)
             .env("PERCH_DATA_DIR", self.dir.path().join("data"))
+            .env("PERCH_LOG_DIR", self.log_dir())
             .env("BROWSER", BROWSER)
             .env("PERCH_TEST_BROWSER_LOG", self.browser_log())
             .stdin(Stdio::null())
@@ -1231,4 +1246,279 @@ async fn keyring_offline_post_is_queued_then_sent_once_and_cancel() {
     let send = w.run(&["--json", "outbox", "send"]).await.ok();
     assert_eq!(send.json()["sent"], 1, "{send:?}");
     assert_eq!(w.roots_with("kestrel103d").len(), 1);
+}
+
+/// A managed policy with bad keys (through the debug builds' `PERCH_POLICY_FILE`): every command
+/// warns on stderr with the key and the reason, and works with Perch's defaults for those keys
+/// while the sound keys apply. Then a policy whose `allowed_tenants` leaves out the emulator's
+/// tenant: the sign-in is refused (exit 4, `tenant_not_allowed`) and no account or token is kept.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bad_policy_is_reported_and_the_rest_applies_then_tenants_are_refused() {
+    let env = Env::start(true).await;
+    let policy = env.dir.path().join("policy.json");
+    std::fs::write(
+        &policy,
+        format!(
+            r#"{{"cloud": "mars", "login_host": "ftp://login.example.com", "tenat": "x",
+                "min_view_interval_secs": 5, "client_id": "{}", "extra_scopes": ["User.ReadBasic.All"]}}"#,
+            env.client_id
+        ),
+    )
+    .unwrap();
+    let with_policy = |args: &[&str]| {
+        let mut command = env.cli(args);
+        command.env("PERCH_POLICY_FILE", &policy);
+        command
+    };
+
+    let mut login = with_policy(&["--session-only", "login"]);
+    // The policy's client id is the highest layer: the environment's is overridden.
+    login.env("PERCH_CLIENT_ID", "99999999-9999-9999-9999-999999999999");
+    let login = run(login).await.ok();
+    for (key, words) in [
+        ("cloud", "`mars` is not a known cloud"),
+        ("login_host", "`ftp`"),
+        ("tenat", "did you mean `tenant`"),
+        ("min_view_interval_secs", "minimum of 15"),
+    ] {
+        assert!(
+            login.stderr.contains(&format!("policy key `{key}`")) && login.stderr.contains(words),
+            "{key}: {login:?}"
+        );
+    }
+    assert!(login.stdout.contains("Signed in."), "{login:?}");
+    // The extra scope went out with the sign-in.
+    let urls = env.browsed();
+    assert!(urls[0].contains("User.ReadBasic.All"), "{urls:?}");
+
+    let status = run(with_policy(&["--session-only", "--json", "status"])).await;
+    let json = status.json();
+    let problems = json["policy"]["problems"].as_array().expect("problems");
+    assert_eq!(problems.len(), 4, "{status:?}");
+    assert!(problems.iter().any(|p| p["key"] == "cloud"));
+    assert_eq!(json["policy"]["source"], policy.display().to_string());
+    assert!(status.stderr.contains("policy key `tenat`"), "{status:?}");
+
+    // A broken file is one problem naming it; the command still works.
+    std::fs::write(&policy, "{ not json").unwrap();
+    let accounts = run(with_policy(&["--session-only", "accounts"])).await.ok();
+    assert!(
+        accounts.stderr.contains(&policy.display().to_string())
+            && accounts.stderr.contains("not valid JSON"),
+        "{accounts:?}"
+    );
+
+    // Allowed tenants that leave out the emulator's tenant.
+    env.run(&["--session-only", "logout", "--purge"]).await.ok();
+    std::fs::write(
+        &policy,
+        r#"{"allowed_tenants": ["aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"]}"#,
+    )
+    .unwrap();
+    let refused = run(with_policy(&["--session-only", "--json", "login"])).await;
+    assert_eq!(refused.code, 4, "{refused:?}");
+    assert_eq!(refused.json()["error"]["code"], "tenant_not_allowed");
+    assert!(
+        refused.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&env.tenant_id),
+        "{refused:?}"
+    );
+    let accounts = run(with_policy(&["--session-only", "--json", "accounts"]))
+        .await
+        .ok();
+    assert!(account_rows(&accounts).is_empty(), "{accounts:?}");
+
+    // The emulator's own tenant listed: allowed.
+    std::fs::write(
+        &policy,
+        format!(r#"{{"allowed_tenants": ["{}"]}}"#, env.tenant_id),
+    )
+    .unwrap();
+    run(with_policy(&["--session-only", "login"])).await.ok();
+    env.emulator.shutdown().await.unwrap();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Logs and `doctor`.
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_real_sign_in_logs_to_perch_log_dir_without_a_token() {
+    let env = Env::start(true).await;
+    let mut login = env.cli(&["--session-only", "login"]);
+    login.env("PERCH_LOG", "trace");
+    let run = run(login).await.ok();
+    assert!(run.stdout.contains("Signed in."), "{run:?}");
+    let files: Vec<String> = std::fs::read_dir(env.log_dir())
+        .expect("the log folder is created")
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        files
+            .iter()
+            .any(|f| f.starts_with("perch-cli.") && f.ends_with(".log")),
+        "{files:?}"
+    );
+    let logs = env.logs();
+    assert!(logs.contains("signed in"), "the sign-in is logged: {logs}");
+    assert!(!logs.contains("eyJ"), "a JWT in the log: {logs}");
+    assert!(!logs.contains("Bearer ey"), "{logs}");
+    for upn in &env.upns {
+        assert!(
+            !logs.contains(upn.as_str()),
+            "an e-mail address in the log: {upn}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn doctor_reports_every_check_and_exits_5_only_on_a_failure() {
+    let env = Env::start(true).await;
+    let doctor = env.run(&["--session-only", "--json", "doctor"]).await;
+    let json = doctor.json();
+    assert_eq!(doctor.code, 0, "{doctor:?}");
+    let findings = json["findings"].as_array().unwrap();
+    let status = |id: &str| {
+        findings
+            .iter()
+            .find(|f| f["id"] == id)
+            .unwrap_or_else(|| panic!("no {id}: {json}"))["status"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    for id in [
+        "config",
+        "reach.login",
+        "reach.graph",
+        "clock",
+        "database",
+        "disk",
+        "versions",
+    ] {
+        assert_eq!(status(id), "pass", "{id}: {json}");
+    }
+    // Human output: status, title, detail, and what to do.
+    let text = env.run(&["--session-only", "doctor"]).await.ok();
+    assert!(text.stdout.contains("Sign-in service:"), "{text:?}");
+    assert!(text.stdout.contains("passed,"), "{text:?}");
+
+    // Invalid settings are a failing finding, not exit 78; the other checks still run.
+    let mut bad = env.cli(&["--session-only", "--json", "doctor"]);
+    bad.env("PERCH_CLIENT_ID", "not-a-guid");
+    let bad = run(bad).await;
+    assert_eq!(bad.code, 5, "{bad:?}");
+    let json = bad.json();
+    let config = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "config")
+        .unwrap()
+        .clone();
+    assert_eq!(config["status"], "fail", "{json}");
+    assert!(
+        config["detail"]
+            .as_str()
+            .unwrap()
+            .contains("PERCH_CLIENT_ID"),
+        "{config}"
+    );
+    assert!(json["findings"].as_array().unwrap().len() > 6, "{json}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn doctor_bundle_holds_no_token_body_or_address() {
+    use std::io::Read as _;
+    let env = Env::start(true).await;
+    // A real sign-in, logged at the most verbose level.
+    let mut login = env.cli(&["--session-only", "login"]);
+    login.env("PERCH_LOG", "trace");
+    run(login).await.ok();
+
+    // A store holding a message, whose body must not leave the machine.
+    let body = "Confidential: the Fabrikam acquisition closes Friday";
+    {
+        use perch_store::CacheStore as _;
+        let mut store =
+            perch_store::Store::open(&env.dir.path().join("data/perch.sqlite3")).unwrap();
+        let (account, channels) = perch_store::bench::setup_account(&mut store, 1, 1).unwrap();
+        let (team, channel) = &channels[0];
+        let mut generator = perch_store::bench::Generator::new(7, 50);
+        let mut row = generator.message(team, channel);
+        row.reply_to_id = None;
+        row.body_text = body.to_owned();
+        row.body_html = format!("<p>{body}</p>");
+        store.ingest(&account, channel, &[row], None).unwrap();
+    }
+
+    // Logs that hold a real-looking token, a body and an address (as an older build, or a
+    // policy allowing content, might have written them).
+    let token = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiIsImtpZCI6IjEifQ.eyJhdWQiOiJodHRwczovL2dyYXBoLm1pY3Jvc29mdC5jb20iLCJzY3AiOiJVc2VyLlJlYWQifQ.SGVyZUlzQVNpZ25hdHVyZVRoYXRMb29rc1JlYWw";
+    let refresh = "0.AXYAm9PaT0tAbUGsNSbcbKQqAQkAAAAAAAAAwAAAAAAAAAB1AJM.AgABAAEAAAD";
+    let upn = env.upns[0].clone();
+    std::fs::create_dir_all(env.log_dir()).unwrap();
+    std::fs::write(
+        env.log_dir().join("perch.2026-12-01.log"),
+        format!(
+            "2026-12-01T09:00:00Z DEBUG perch_graph: GET https://graph.microsoft.com/v1.0/me authorization=\"Bearer {token}\"\n\
+             2026-12-01T09:00:01Z DEBUG perch_auth: POST /token grant_type=refresh_token&refresh_token={refresh}&client_id=x\n\
+             2026-12-01T09:00:02Z INFO perch_engine: posted body=\"{body}\" upn={upn}\n\
+             2026-12-01T09:00:03Z TRACE reqwest: {{\"id\":\"1\",\"body\":{{\"contentType\":\"html\",\"content\":\"<p>{body}</p>\"}},\"access_token\":\"{token}\"}}\n"
+        ),
+    )
+    .unwrap();
+
+    let zip_path = env.dir.path().join("out").join("diag.zip");
+    let doctor = env
+        .run(&[
+            "--session-only",
+            "doctor",
+            "--bundle",
+            zip_path.to_str().unwrap(),
+        ])
+        .await
+        .ok();
+    assert!(doctor.stdout.contains("bundle written"), "{doctor:?}");
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(&zip_path).unwrap()).unwrap();
+    let mut names = Vec::new();
+    let mut everything = String::new();
+    for n in 0..zip.len() {
+        let mut file = zip.by_index(n).unwrap();
+        names.push(file.name().to_owned());
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes).unwrap();
+        everything.push_str(&String::from_utf8_lossy(&bytes));
+    }
+    assert!(names.iter().any(|n| n == "findings.json"), "{names:?}");
+    assert!(names.iter().any(|n| n == "findings.txt"), "{names:?}");
+    assert!(
+        names.iter().any(|n| n == "logs/perch.2026-12-01.log"),
+        "{names:?}"
+    );
+    assert!(
+        names.iter().any(|n| n.starts_with("logs/perch-cli.")),
+        "the real sign-in's log: {names:?}"
+    );
+    assert!(!everything.contains("eyJ"), "a JWT in the bundle");
+    assert!(!everything.contains(token));
+    assert!(
+        !everything.contains(refresh),
+        "a refresh token in the bundle"
+    );
+    assert!(
+        !everything.contains("Fabrikam"),
+        "a message body in the bundle"
+    );
+    for upn in &env.upns {
+        assert!(
+            !everything.contains(upn.as_str()),
+            "an address in the bundle: {upn}"
+        );
+    }
+    assert_token_free(&everything);
+    // The raw zip bytes too (names, comments).
+    let raw = std::fs::read(&zip_path).unwrap();
+    assert!(!String::from_utf8_lossy(&raw).contains("eyJ"));
 }

@@ -18,7 +18,8 @@ use perch_auth::{
 };
 use perch_core::compose::Draft;
 use perch_core::{
-    resolve, AccountId, ConfigError, DataDir, Organisation, SettingsLayer, SettingsSource,
+    resolve, AccountId, ConfigError, DataDir, Organisation, PolicyReport, SettingsLayer,
+    SettingsSource,
 };
 use perch_engine::{Engine, EngineConfig, EngineParts, NewPost};
 use perch_graph::{AccountTokens, ClientConfig, GraphClient};
@@ -63,8 +64,13 @@ pub struct AppConfig {
     pub demo_live: bool,
     /// Engine tuning (intervals are overridden by the person's settings).
     pub engine: EngineConfig,
-    /// What a policy imposes on settings.
+    /// What a policy imposes on settings (tests fill this directly; [`AppConfig::managed`]'s
+    /// keys are laid over it).
     pub policy: SettingsPolicy,
+    /// The managed policy as read (`perch_core::policy::read_system()` in the app): the highest
+    /// settings layer, extra scopes, allowed tenants, demo mode, background polling, proxy,
+    /// cache retention and the settings it limits. Its problems are shown in the UI.
+    pub managed: PolicyReport,
     /// Problems found while putting the configuration together (e.g. no usable keyring), shown
     /// with the configuration problems.
     pub notices: Vec<String>,
@@ -124,6 +130,8 @@ struct Inner {
     events: Arc<dyn Events>,
     engine_config: EngineConfig,
     policy: SettingsPolicy,
+    /// The managed policy as read at start.
+    managed: PolicyReport,
     active: AsyncMutex<Option<Active>>,
     /// The active engine, for calls that must not wait on `active`'s lock.
     current: parking_lot::Mutex<Option<(AccountId, Engine)>>,
@@ -175,8 +183,19 @@ impl App {
             demo_live,
             engine,
             policy,
+            managed,
             notices,
         } = config;
+        let policy = policy.under(&managed.policy);
+        let allow_demo = allow_demo && managed.policy.demo_mode != Some(false);
+        let engine = EngineConfig {
+            poll_hidden: engine.poll_hidden && managed.policy.background_polling != Some(false),
+            ..engine
+        }
+        .with_retention_days(managed.policy.cache_retention_days);
+        for problem in &managed.problems {
+            tracing::warn!(key = %problem.key, reason = %problem.reason, "managed policy problem");
+        }
         std::fs::create_dir_all(data_dir.path()).map_err(|e| {
             AppError::new(
                 "data_dir_unwritable",
@@ -196,6 +215,9 @@ impl App {
             Err(e) => problems.push(format!("{e} (ignored; fix or delete the file)")),
         }
         layers.push(SettingsLayer::environment(env));
+        if let Some(layer) = managed.settings_layer() {
+            layers.push(layer);
+        }
 
         let started = std::time::Instant::now();
         let (store, recovery) = Store::open_checked(&data_dir.database())?;
@@ -239,11 +261,25 @@ impl App {
                     }
                 }
             }
+            Err(e @ ConfigError::Missing { .. }) if managed.policy.demo_mode == Some(false) => {
+                problems.push(format!(
+                    "Your organisation's policy turns the demo off, and no organisation is configured: {e}. Ask your IT department to set `tenant` and `client_id` in the policy."
+                ));
+                (ModeDto::Organisation, None)
+            }
             Err(e) => {
                 problems.push(e.to_string());
                 (ModeDto::Organisation, None)
             }
         };
+        // The policy's extra scopes are for the organisation's registration; the demo tenant
+        // grants only Perch's own.
+        let org = org.map(|mut org| {
+            if mode == ModeDto::Organisation {
+                managed.policy.extend_scopes(&mut org);
+            }
+            org
+        });
         let demo_port = Arc::new(std::sync::atomic::AtomicU16::new(
             demo.as_ref()
                 .map(Demo::port)
@@ -260,11 +296,17 @@ impl App {
         let (ready_tx, demo_ready) = tokio::sync::watch::channel(pending_demo.is_none());
         let scopes = org.as_ref().map(|o| o.scopes.clone()).unwrap_or_default();
         let manager = TokenManager::new(
-            HttpClient::new()?,
+            HttpClient::with_proxy(managed.policy.proxy.as_deref())?,
             Store::open(&data_dir.database())?,
             secrets,
             ManagerOptions {
                 scopes,
+                // The local demo tenant is no organisation's: only real sign-ins are checked.
+                allowed_tenants: if mode == ModeDto::Organisation {
+                    managed.policy.allowed_tenant_ids()
+                } else {
+                    None
+                },
                 ..ManagerOptions::default()
             },
         );
@@ -280,6 +322,7 @@ impl App {
                 events,
                 engine_config: engine,
                 policy,
+                managed,
                 active: AsyncMutex::new(None),
                 current: parking_lot::Mutex::new(None),
                 subs: parking_lot::Mutex::new(HashMap::new()),
@@ -436,6 +479,26 @@ impl App {
     }
 
     /// Adds a problem for the banner.
+    /// What the diagnostics checks look at: the data folder, the mode, the organisation (or
+    /// the configuration problems) and the token manager.
+    pub(crate) fn diagnostics_parts(
+        &self,
+    ) -> (
+        DataDir,
+        ModeDto,
+        Option<Organisation>,
+        Vec<String>,
+        TokenManager,
+    ) {
+        (
+            self.inner.data_dir.clone(),
+            self.inner.mode,
+            self.inner.org.lock().clone(),
+            self.inner.problems.lock().clone(),
+            self.inner.manager.clone(),
+        )
+    }
+
     fn problem(&self, text: String) {
         self.inner.problems.lock().push(text);
     }
@@ -481,7 +544,13 @@ impl App {
             account: id,
         });
         let graph_base = record.hosts.graph.trim_end_matches('/').to_owned();
-        let graph = GraphClient::new(ClientConfig::new(graph_base.clone()), tokens)?;
+        let graph = GraphClient::new(
+            ClientConfig {
+                proxy: self.inner.managed.policy.proxy.clone(),
+                ..ClientConfig::new(graph_base.clone())
+            },
+            tokens,
+        )?;
         let settings = self.settings().view(&self.inner.policy);
         let config = EngineConfig {
             in_view_interval: std::time::Duration::from_secs(settings.view_interval_secs.into()),
@@ -546,7 +615,14 @@ impl App {
             status,
             settings: self.settings().view(&self.inner.policy),
             config_problems: self.inner.problems.lock().clone(),
+            policy: PolicyDto::of(&self.inner.managed),
         })
+    }
+
+    /// The managed policy as read at start: its source, the keys it sets and the refused keys
+    /// with their reasons (for the shell, a Diagnostics page and `doctor`-like reports).
+    pub fn policy_report(&self) -> &PolicyReport {
+        &self.inner.managed
     }
 
     /// Interactive sign-in through the system browser: a known account that needs it signs in

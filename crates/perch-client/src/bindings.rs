@@ -52,6 +52,8 @@ pub fn typescript() -> String {
     decl::<QuietHoursDto>(&cfg, &mut out);
     decl::<SettingsDto>(&cfg, &mut out);
     decl::<ModeDto>(&cfg, &mut out);
+    decl::<PolicyProblemDto>(&cfg, &mut out);
+    decl::<PolicyDto>(&cfg, &mut out);
     decl::<AppStateDto>(&cfg, &mut out);
     decl::<MemberDto>(&cfg, &mut out);
     decl::<SnippetPartDto>(&cfg, &mut out);
@@ -61,6 +63,10 @@ pub fn typescript() -> String {
     decl::<perch_core::compose::Block>(&cfg, &mut out);
     decl::<perch_core::compose::Draft>(&cfg, &mut out);
     decl::<SavedDraftDto>(&cfg, &mut out);
+    decl::<FindingStatusDto>(&cfg, &mut out);
+    decl::<FindingDto>(&cfg, &mut out);
+    decl::<DiagnosticsDto>(&cfg, &mut out);
+    decl::<BundleDto>(&cfg, &mut out);
     decl::<CommandErrorDto>(&cfg, &mut out);
     out.truncate(out.trim_end().len());
     out.push('\n');

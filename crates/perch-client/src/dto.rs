@@ -823,6 +823,9 @@ pub struct SettingsDto {
     pub notification_previews: bool,
     /// Fields a policy locks.
     pub locked: Vec<String>,
+    /// Interval fields whose minimum the organisation's policy raised (not locked: a longer
+    /// interval may still be chosen).
+    pub policy_floors: Vec<String>,
     /// Lowest allowed in-view interval.
     pub min_view_interval_secs: u32,
     /// Lowest allowed followed interval.
@@ -855,8 +858,47 @@ pub struct AppStateDto {
     pub status: StatusDto,
     /// Settings.
     pub settings: SettingsDto,
-    /// Configuration or policy problems, for a banner.
+    /// Configuration problems, for a banner.
     pub config_problems: Vec<String>,
+    /// The managed policy: where it came from and the keys it refused.
+    pub policy: PolicyDto,
+}
+
+/// A managed-policy key that was refused: the app runs with the safe default for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyProblemDto {
+    /// The key as written in the policy (or the policy file, when the whole file is unusable).
+    pub key: String,
+    /// What is wrong, quoting the value, and what Perch does instead.
+    pub reason: String,
+}
+
+/// The managed policy as the UI shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyDto {
+    /// Where it was read from (a file or registry key); `null` when there is no policy.
+    pub source: Option<String>,
+    /// Refused keys, for a banner.
+    pub problems: Vec<PolicyProblemDto>,
+}
+
+impl PolicyDto {
+    /// The DTO of a report.
+    pub fn of(report: &perch_core::PolicyReport) -> PolicyDto {
+        PolicyDto {
+            source: report.source.clone(),
+            problems: report
+                .problems
+                .iter()
+                .map(|p| PolicyProblemDto {
+                    key: p.key.clone(),
+                    reason: p.reason.clone(),
+                })
+                .collect(),
+        }
+    }
 }
 
 /// A channel member, for mention suggestions.
@@ -968,6 +1010,78 @@ pub struct SavedDraftDto {
     pub subject: Option<String>,
     /// A new post's importance.
     pub importance: Option<String>,
+}
+
+/// How a diagnostics check came out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingStatusDto {
+    /// Fine.
+    Pass,
+    /// Works, but worth attention.
+    Warn,
+    /// Broken until fixed.
+    Fail,
+}
+
+impl From<perch_diag::Status> for FindingStatusDto {
+    fn from(s: perch_diag::Status) -> Self {
+        match s {
+            perch_diag::Status::Pass => FindingStatusDto::Pass,
+            perch_diag::Status::Warn => FindingStatusDto::Warn,
+            perch_diag::Status::Fail => FindingStatusDto::Fail,
+        }
+    }
+}
+
+/// One diagnostics finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct FindingDto {
+    /// A stable id (`keyring`, `reach.login`, `policy.proxy`…).
+    pub id: String,
+    /// What was checked.
+    pub title: String,
+    /// The outcome.
+    pub status: FindingStatusDto,
+    /// What was found.
+    pub detail: String,
+    /// What to do, when there is something to do.
+    pub action: Option<String>,
+}
+
+impl From<&perch_diag::Finding> for FindingDto {
+    fn from(f: &perch_diag::Finding) -> Self {
+        FindingDto {
+            id: f.id.clone(),
+            title: f.title.clone(),
+            status: f.status.into(),
+            detail: f.detail.clone(),
+            action: f.action.clone(),
+        }
+    }
+}
+
+/// The Diagnostics page: every finding of one run of the checks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct DiagnosticsDto {
+    /// When the checks ran.
+    pub generated_at: String,
+    /// The worst status.
+    pub worst: FindingStatusDto,
+    /// In the order of the checks.
+    pub findings: Vec<FindingDto>,
+    /// Where the log files are.
+    pub log_dir: Option<String>,
+}
+
+/// A diagnostics bundle that was written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct BundleDto {
+    /// The zip's full path.
+    pub path: String,
 }
 
 /// Every command's error.

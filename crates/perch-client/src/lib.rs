@@ -9,11 +9,13 @@
 //! - [`notify`]: which new messages raise a desktop notification, coalesced;
 //! - [`media`]: the `perch-media:` scheme (inline images with the account's token, cached);
 //! - [`settings`]: the person's settings and per-channel notification levels;
+//! - [`diagnostics`]: the Diagnostics page's checks and the bundle for IT (perch-diag);
 //! - [`error`]: [`AppError`], `{code, message}` for the UI.
 
 pub mod app;
 pub mod bindings;
 pub mod demo;
+pub mod diagnostics;
 pub mod dto;
 pub mod error;
 pub mod media;
@@ -21,6 +23,7 @@ pub mod notify;
 pub mod settings;
 
 pub use app::{App, AppConfig, Events, Sink};
+pub use diagnostics::Diagnostics;
 pub use error::AppError;
 pub use notify::Notification;
 pub use settings::SettingsPolicy;

@@ -14,16 +14,16 @@ use crate::error::AppError;
 /// The store key of the app settings.
 pub const SETTINGS_KEY: &str = "app.settings";
 
-/// Lowest in-view interval a person may choose (Graph etiquette: 15 s, FACTS.md's polling rule
-/// is per channel and far above this).
-pub const MIN_VIEW_INTERVAL_SECS: u32 = 15;
-/// Lowest followed-channels interval.
-pub const MIN_FOLLOWED_INTERVAL_SECS: u32 = 60;
 /// Highest interval of either kind (a day).
-pub const MAX_INTERVAL_SECS: u32 = 86_400;
+pub use perch_core::policy::MAX_INTERVAL_SECS;
+/// Lowest followed-channels interval.
+pub use perch_core::policy::MIN_FOLLOWED_INTERVAL_SECS;
+/// Lowest in-view interval a person may choose (Graph etiquette: 15 s, FACTS.md's polling rule
+/// is per channel and far above this). The managed policy refuses a lower minimum.
+pub use perch_core::policy::MIN_VIEW_INTERVAL_SECS;
 
-/// What an organisation's policy imposes on the settings (the policy file itself is a later
-/// issue; demo mode and tests fill this directly).
+/// What an organisation's policy imposes on the settings: built from the managed policy
+/// ([`SettingsPolicy::under`]); tests fill it directly.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SettingsPolicy {
     /// Raises the in-view minimum.
@@ -32,6 +32,28 @@ pub struct SettingsPolicy {
     pub min_followed_interval_secs: Option<u32>,
     /// Forces previews on or off.
     pub notification_previews: Option<bool>,
+}
+
+impl SettingsPolicy {
+    /// This policy with the managed policy's keys laid over it: the higher of the two minimums,
+    /// the managed policy's forced previews when it sets them.
+    pub fn under(self, managed: &perch_core::Policy) -> SettingsPolicy {
+        let higher = |a: Option<u32>, b: Option<u32>| match (a, b) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        SettingsPolicy {
+            min_view_interval_secs: higher(
+                self.min_view_interval_secs,
+                managed.min_view_interval_secs,
+            ),
+            min_followed_interval_secs: higher(
+                self.min_followed_interval_secs,
+                managed.min_followed_interval_secs,
+            ),
+            notification_previews: managed.notification_previews.or(self.notification_previews),
+        }
+    }
 }
 
 /// The stored settings (without the policy's view of them).
@@ -78,6 +100,15 @@ impl Settings {
         if policy.notification_previews.is_some() {
             locked.push("notificationPreviews".to_owned());
         }
+        // A minimum the policy raises is not a lock (the person may still choose a longer
+        // interval), but the UI says who set it.
+        let mut policy_floors = Vec::new();
+        if policy.min_view_interval_secs.unwrap_or(0) > MIN_VIEW_INTERVAL_SECS {
+            policy_floors.push("viewIntervalSecs".to_owned());
+        }
+        if policy.min_followed_interval_secs.unwrap_or(0) > MIN_FOLLOWED_INTERVAL_SECS {
+            policy_floors.push("followedIntervalSecs".to_owned());
+        }
         SettingsDto {
             theme: self.theme,
             quiet_hours: self.quiet_hours.clone(),
@@ -89,6 +120,7 @@ impl Settings {
                 .notification_previews
                 .unwrap_or(self.notification_previews),
             locked,
+            policy_floors,
             min_view_interval_secs: min_view,
             min_followed_interval_secs: min_followed,
         }
@@ -258,6 +290,7 @@ mod tests {
         assert_eq!(view.min_followed_interval_secs, MIN_FOLLOWED_INTERVAL_SECS);
         assert!(!view.notification_previews);
         assert_eq!(view.locked, vec!["notificationPreviews"]);
+        assert_eq!(view.policy_floors, vec!["viewIntervalSecs"]);
 
         let mut asked = view.clone();
         asked.notification_previews = true;
@@ -277,6 +310,35 @@ mod tests {
             end: "07:00".into(),
         });
         assert!(Settings::from_dto(&asked, &policy).is_err());
+    }
+
+    #[test]
+    fn the_managed_policy_lays_over_the_settings_policy() {
+        let managed = perch_core::policy::parse_json(
+            r#"{"min_view_interval_secs": 30, "min_followed_interval_secs": 600, "notification_previews": false}"#,
+            "p",
+        )
+        .policy;
+        let own = SettingsPolicy {
+            min_view_interval_secs: Some(60),
+            min_followed_interval_secs: None,
+            notification_previews: Some(true),
+        };
+        let policy = own.under(&managed);
+        assert_eq!(policy.min_view_interval_secs, Some(60));
+        assert_eq!(policy.min_followed_interval_secs, Some(600));
+        assert_eq!(policy.notification_previews, Some(false));
+        let view = Settings::default().view(&policy);
+        assert_eq!(view.followed_interval_secs, 600);
+        assert_eq!(
+            view.policy_floors,
+            vec!["viewIntervalSecs", "followedIntervalSecs"]
+        );
+        assert_eq!(view.locked, vec!["notificationPreviews"]);
+        assert_eq!(
+            SettingsPolicy::default().under(&perch_core::Policy::default()),
+            SettingsPolicy::default()
+        );
     }
 
     #[test]

@@ -36,6 +36,14 @@ impl Events for Recorder {
 }
 
 async fn start(dir: &std::path::Path, events: Arc<Recorder>) -> App {
+    start_with_policy(dir, events, perch_core::PolicyReport::default()).await
+}
+
+async fn start_with_policy(
+    dir: &std::path::Path,
+    events: Arc<Recorder>,
+    managed: perch_core::PolicyReport,
+) -> App {
     let config = AppConfig {
         data_dir: DataDir::at(dir.to_path_buf()),
         env: Vec::new(),
@@ -45,6 +53,7 @@ async fn start(dir: &std::path::Path, events: Arc<Recorder>) -> App {
         demo_live: false,
         engine: perch_engine::EngineConfig::default(),
         policy: SettingsPolicy::default(),
+        managed,
         notices: Vec::new(),
     };
     App::start(config, events).await.expect("app starts")
@@ -465,5 +474,115 @@ async fn a_damaged_demo_tenant_is_moved_aside_and_stray_images_are_swept() {
     app.demo_sign_in_if_needed()
         .await
         .expect("the fresh demo tenant signs in");
+    app.shutdown().await;
+}
+
+/// The managed policy's `demo_mode: false`: with no organisation configured, the demo tenant
+/// never starts, the app says an organisation must be configured, sign-in refuses with that
+/// message, and the policy's refused keys reach the UI's state (key and reason) while its sound
+/// keys (the locked previews, the raised minimum) apply.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_policy_without_demo_mode_never_starts_the_demo_tenant() {
+    let dir = tempfile::tempdir().unwrap();
+    let managed = perch_core::policy::parse_json(
+        r#"{"demo_mode": false, "cloud": "mars", "notification_previews": false,
+            "min_followed_interval_secs": 600}"#,
+        "/etc/perch/policy.json",
+    );
+    let app = start_with_policy(dir.path(), Arc::new(Recorder::default()), managed).await;
+    let state = app.state().await.unwrap();
+    assert_eq!(state.mode, ModeDto::Organisation);
+    assert!(
+        state
+            .config_problems
+            .iter()
+            .any(|p| p.contains("policy turns the demo off") && p.contains("client_id")),
+        "{:?}",
+        state.config_problems
+    );
+    assert_eq!(app.demo_base_url().await, None);
+    assert!(
+        !dir.path().join("demo").exists(),
+        "no demo tenant was started"
+    );
+    let refused = app.sign_in().await.unwrap_err();
+    assert_eq!(refused.code, "config_missing");
+    assert!(
+        refused.message.contains("policy turns the demo off"),
+        "{refused:?}"
+    );
+
+    assert_eq!(
+        state.policy.source.as_deref(),
+        Some("/etc/perch/policy.json")
+    );
+    assert_eq!(state.policy.problems.len(), 1);
+    assert_eq!(state.policy.problems[0].key, "cloud");
+    assert!(state.policy.problems[0].reason.contains("`mars`"));
+    assert_eq!(app.policy_report().policy.demo_mode, Some(false));
+    assert!(!state.settings.notification_previews);
+    assert_eq!(state.settings.locked, vec!["notificationPreviews"]);
+    assert_eq!(state.settings.min_followed_interval_secs, 600);
+    assert_eq!(state.settings.policy_floors, vec!["followedIntervalSecs"]);
+    app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn diagnostics_check_the_demo_tenant_and_save_a_redacted_bundle() {
+    use perch_client::dto::FindingStatusDto;
+    use std::io::Read as _;
+    let dir = tempfile::tempdir().unwrap();
+    let events = Arc::new(Recorder::default());
+    let app = start(&dir.path().join("data"), events).await;
+    app.demo_sign_in_if_needed().await.expect("demo sign-in");
+    let logs = dir.path().join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    std::fs::write(
+        logs.join("perch.2026-12-04.log"),
+        "DEBUG x: refresh_token=0.AXYAsecretsecretsecretsecret body=\"a private message\"\n",
+    )
+    .unwrap();
+    let diag = perch_client::Diagnostics {
+        policy: Default::default(),
+        log_dir: Some(logs),
+    };
+    let report = app.diagnostics(&diag).await.unwrap();
+    let status = |id: &str| {
+        report
+            .findings
+            .iter()
+            .find(|f| f.id == id || f.id.starts_with(&format!("{id}.")))
+            .unwrap_or_else(|| panic!("no {id}: {report:#?}"))
+            .status
+    };
+    // The demo tenant is the configuration (a warning: not the person's organisation); its
+    // loopback emulator answers; the signed-in demo account has every permission.
+    assert_eq!(status("config"), FindingStatusDto::Warn);
+    for id in [
+        "reach.login",
+        "reach.graph",
+        "clock",
+        "scopes",
+        "database",
+        "disk",
+    ] {
+        assert_eq!(status(id), FindingStatusDto::Pass, "{id}: {report:#?}");
+    }
+    let out = dir.path().join("out");
+    let bundle = app
+        .save_diagnostics_bundle(&diag, Some(out.clone()))
+        .await
+        .unwrap();
+    assert!(bundle.path.starts_with(out.to_str().unwrap()), "{bundle:?}");
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(&bundle.path).unwrap()).unwrap();
+    let mut all = String::new();
+    for n in 0..zip.len() {
+        zip.by_index(n).unwrap().read_to_string(&mut all).unwrap();
+    }
+    assert!(all.contains("Sign-in service"), "{all}");
+    assert!(
+        !all.contains("0.AXYAsecret") && !all.contains("private message"),
+        "{all}"
+    );
     app.shutdown().await;
 }

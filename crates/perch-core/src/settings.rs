@@ -1,7 +1,7 @@
 //! Settings layers and their resolution into an [`Organisation`]. Sources, lowest to highest:
 //! built-in defaults, the user's settings file, the environment (`PERCH_*`), and the managed
-//! policy file an organisation's IT deploys (read by a later issue; the layer type is ready for
-//! it). A higher layer's value replaces a lower one's. Every value is validated after merging,
+//! policy an organisation's IT deploys (read and validated by [`crate::policy`], whose
+//! `settings_layer()` gives this layer). A higher layer's value replaces a lower one's. Every value is validated after merging,
 //! and a refusal names the setting and the layer it came from, so a person knows what to fix
 //! and where.
 //!

@@ -2,7 +2,8 @@
 //! intervals of the attention-driven schedule and their floors, page sizes, parallelism and
 //! where hosted-content images are served from. Defaults follow the issue and Microsoft's
 //! polling rule (FACTS.md); [`EngineConfig::with_policy_floor`] is how a managed policy raises
-//! the floor.
+//! the floor; the policy also turns off polling while hidden ([`EngineConfig::poll_hidden`]) and
+//! sets the cache's retention ([`EngineConfig::cache_retention`]).
 
 use std::time::Duration;
 
@@ -21,6 +22,12 @@ pub struct EngineConfig {
     pub followed_interval: Duration,
     /// Both intervals are multiplied by this while the window is hidden.
     pub hidden_factor: u32,
+    /// Whether channels are polled at all while the window is hidden (the managed policy's
+    /// `background_polling: false` turns it off; polling resumes when the window shows).
+    pub poll_hidden: bool,
+    /// Cached threads whose last activity is older than this are removed when the engine
+    /// starts (the managed policy's `cache_retention_days`); `None`: kept without an age limit.
+    pub cache_retention: Option<chrono::Duration>,
     /// Polling stops after this long without user input, and resumes at once on input.
     pub idle_after: Duration,
     /// Teams and channels are fetched at start and on refresh; in the background at most this
@@ -63,6 +70,8 @@ impl Default for EngineConfig {
             in_view_interval: Duration::from_secs(15),
             followed_interval: Duration::from_secs(5 * 60),
             hidden_factor: 4,
+            poll_hidden: true,
+            cache_retention: None,
             idle_after: Duration::from_secs(30 * 60),
             structure_interval: Duration::from_secs(24 * 60 * 60),
             page_size: 50,
@@ -99,6 +108,17 @@ impl EngineConfig {
             .max(Self::MIN_FOLLOWED);
         self.in_view_interval = self.in_view_interval.max(in_view_floor);
         self.followed_interval = self.followed_interval.max(followed_floor);
+        self
+    }
+
+    /// Applies the managed policy's `cache_retention_days`: the cache keeps threads active in
+    /// the last `days`, and the first sync of a channel reaches no further back than that.
+    pub fn with_retention_days(mut self, days: Option<u32>) -> Self {
+        if let Some(days) = days {
+            let keep = chrono::Duration::days(days.into());
+            self.cache_retention = Some(keep);
+            self.first_sync = self.first_sync.min(keep);
+        }
         self
     }
 

@@ -515,6 +515,13 @@ impl Engine {
         Ok(report)
     }
 
+    /// Removes cached threads older than the managed policy's retention
+    /// ([`EngineConfig::cache_retention`]; nothing when it is unset). The scheduler runs it when
+    /// it starts; the CLI before `sync`. Returns how many messages were removed.
+    pub async fn apply_retention(&self) -> Result<usize, EngineError> {
+        purge_expired(&self.inner).await
+    }
+
     /// Merges the full-text index's segments in small steps (each holds the store lock for
     /// milliseconds), until nothing is left or `max_steps` is reached. The scheduler runs it
     /// whenever rounds go quiet; the CLI after `sync`. Returns the steps that did work.
@@ -990,6 +997,27 @@ async fn structure_age(inner: &Arc<Inner>) -> Option<Duration> {
     (Utc::now() - at.with_timezone(&Utc)).to_std().ok()
 }
 
+/// Removes cached threads older than the policy's retention (see
+/// [`EngineConfig::cache_retention`]); returns how many messages went.
+async fn purge_expired(inner: &Arc<Inner>) -> Result<usize, EngineError> {
+    let Some(keep) = inner.config.cache_retention else {
+        return Ok(0);
+    };
+    let account = inner.account;
+    let cutoff = Utc::now() - keep;
+    let removed = inner
+        .db(move |s| s.purge_older_than(&account, cutoff))
+        .await?;
+    tracing::info!(removed, days = keep.num_days(), "cache retention applied");
+    Ok(removed)
+}
+
+async fn apply_retention(inner: &Arc<Inner>) {
+    if let Err(error) = purge_expired(inner).await {
+        tracing::warn!(code = error.code(), %error, "cache retention not applied");
+    }
+}
+
 async fn maintain_search(inner: &Arc<Inner>, max_steps: usize) -> Result<usize, EngineError> {
     let mut steps = 0;
     while steps < max_steps && !inner.cancel.is_cancelled() {
@@ -1027,6 +1055,7 @@ async fn scheduler(inner: Arc<Inner>) {
         mpsc::unbounded_channel::<(String, Result<RoundReport, EngineError>)>();
     let semaphore = inner.rounds.clone();
     let mut seeded = false;
+    apply_retention(&inner).await;
     loop {
         if inner.cancel.is_cancelled() {
             return;

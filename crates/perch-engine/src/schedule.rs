@@ -5,7 +5,8 @@
 //!
 //! Rules (issue 4, FACTS.md's polling rule): the channel in view every 15 s, followed channels
 //! every 5 min, both ×4 slower when the window is hidden, nothing after 30 min without user
-//! input (resumed at once on input), never a channel that is neither in view nor followed.
+//! input (resumed at once on input), never a channel that is neither in view nor followed, and
+//! nothing while hidden when the managed policy turns background polling off.
 //! After a failed round a channel waits [`EngineConfig::offline_retry`], doubling up to its
 //! normal interval; a round in flight is never started twice.
 
@@ -96,8 +97,10 @@ impl Schedule {
         };
         Some(if attention.visible {
             base
-        } else {
+        } else if self.config.poll_hidden {
             base * self.config.hidden_factor
+        } else {
+            return None;
         })
     }
 
@@ -251,6 +254,28 @@ mod tests {
         let (s, att, followed, now) = setup();
         assert_eq!(s.interval(&att, "z", false, now), None);
         assert!(!s.due(&att, &followed, now).contains(&"z".to_string()));
+    }
+
+    #[test]
+    fn no_polling_while_hidden_when_the_policy_says_so() {
+        let (_, mut att, followed, now) = setup();
+        let s = Schedule::new(EngineConfig {
+            poll_hidden: false,
+            ..EngineConfig::default()
+        });
+        att.in_view = Some("a".into());
+        assert!(s.interval(&att, "a", true, now).is_some());
+        att.visible = false;
+        assert_eq!(s.interval(&att, "a", true, now), None);
+        assert_eq!(s.interval(&att, "b", true, now), None);
+        assert!(s.due(&att, &followed, now).is_empty());
+        // Only the idle limit wakes the scheduler (to re-evaluate); no channel is due.
+        assert_eq!(
+            s.next_wake(&att, &followed, now),
+            Some(now + EngineConfig::default().idle_after)
+        );
+        att.visible = true;
+        assert!(!s.due(&att, &followed, now).is_empty());
     }
 
     #[test]

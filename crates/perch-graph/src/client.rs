@@ -61,6 +61,8 @@ pub struct ClientConfig {
     pub retry: RetryPolicy,
     /// Per attempt, connect to last body byte.
     pub timeout: Duration,
+    /// The managed policy's proxy URL (loopback is never proxied); `None`: reqwest's defaults.
+    pub proxy: Option<String>,
 }
 
 impl ClientConfig {
@@ -71,6 +73,7 @@ impl ClientConfig {
             budgets: Budgets::default(),
             retry: RetryPolicy::default(),
             timeout: Duration::from_secs(30),
+            proxy: None,
         }
     }
 }
@@ -214,12 +217,13 @@ impl GraphClient {
         tokens: Arc<dyn TokenSource>,
     ) -> Result<GraphClient, GraphError> {
         let base = Base::parse(&config.graph_base)?;
-        let http = reqwest::Client::builder()
+        let builder = reqwest::Client::builder()
             .user_agent(USER_AGENT)
             .redirect(reqwest::redirect::Policy::none())
             .timeout(config.timeout)
-            .connect_timeout(config.timeout.min(Duration::from_secs(15)))
-            .build()
+            .connect_timeout(config.timeout.min(Duration::from_secs(15)));
+        let http = perch_auth::proxied(builder, config.proxy.as_deref())
+            .and_then(|b| b.build())
             .map_err(|e| GraphError::Config {
                 detail: format!("the HTTP client could not be built ({e})"),
             })?;

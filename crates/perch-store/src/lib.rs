@@ -4,7 +4,8 @@
 //! [`CacheStore`] trait ([`cache`], row types in [`types`]), full-text search ([`search`]),
 //! the persisted outbox of pending writes behind the [`OutboxStore`] trait ([`outbox`]: states,
 //! per-channel order, dependencies), the hosted-content file index ([`hosted`]) and opening a
-//! damaged database safely ([`recovery`]: move it aside, salvage what matters, start fresh).
+//! damaged database safely ([`recovery`]: move it aside, salvage what matters, start fresh), and
+//! the managed policy's cache retention ([`retention`]).
 //!
 //! Invariants: the store does no network I/O, and no token is ever written to it (access tokens
 //! live in memory, refresh tokens in the OS keyring). Every cache table hangs off an account
@@ -21,6 +22,7 @@ pub mod hosted;
 pub mod migrate;
 pub mod outbox;
 pub mod recovery;
+pub mod retention;
 pub mod search;
 pub mod types;
 

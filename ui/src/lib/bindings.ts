@@ -547,6 +547,11 @@ notificationPreviews: boolean,
  */
 locked: Array<string>, 
 /**
+ * Interval fields whose minimum the organisation's policy raised (not locked: a longer
+ * interval may still be chosen).
+ */
+policyFloors: Array<string>, 
+/**
  * Lowest allowed in-view interval.
  */
 minViewIntervalSecs: number, 
@@ -559,6 +564,32 @@ minFollowedIntervalSecs: number, };
  * Demo tenant or a configured organisation.
  */
 export type ModeDto = "demo" | "organisation";
+
+/**
+ * A managed-policy key that was refused: the app runs with the safe default for it.
+ */
+export type PolicyProblemDto = { 
+/**
+ * The key as written in the policy (or the policy file, when the whole file is unusable).
+ */
+key: string, 
+/**
+ * What is wrong, quoting the value, and what Perch does instead.
+ */
+reason: string, };
+
+/**
+ * The managed policy as the UI shows it.
+ */
+export type PolicyDto = { 
+/**
+ * Where it was read from (a file or registry key); `null` when there is no policy.
+ */
+source: string | null, 
+/**
+ * Refused keys, for a banner.
+ */
+problems: Array<PolicyProblemDto>, };
 
 /**
  * Everything the UI needs at start.
@@ -589,9 +620,13 @@ status: StatusDto,
  */
 settings: SettingsDto, 
 /**
- * Configuration or policy problems, for a banner.
+ * Configuration problems, for a banner.
  */
-configProblems: Array<string>, };
+configProblems: Array<string>, 
+/**
+ * The managed policy: where it came from and the keys it refused.
+ */
+policy: PolicyDto, };
 
 /**
  * A channel member, for mention suggestions.
@@ -808,6 +843,66 @@ subject: string | null,
  * A new post's importance.
  */
 importance: string | null, };
+
+/**
+ * How a diagnostics check came out.
+ */
+export type FindingStatusDto = "pass" | "warn" | "fail";
+
+/**
+ * One diagnostics finding.
+ */
+export type FindingDto = { 
+/**
+ * A stable id (`keyring`, `reach.login`, `policy.proxy`…).
+ */
+id: string, 
+/**
+ * What was checked.
+ */
+title: string, 
+/**
+ * The outcome.
+ */
+status: FindingStatusDto, 
+/**
+ * What was found.
+ */
+detail: string, 
+/**
+ * What to do, when there is something to do.
+ */
+action: string | null, };
+
+/**
+ * The Diagnostics page: every finding of one run of the checks.
+ */
+export type DiagnosticsDto = { 
+/**
+ * When the checks ran.
+ */
+generatedAt: string, 
+/**
+ * The worst status.
+ */
+worst: FindingStatusDto, 
+/**
+ * In the order of the checks.
+ */
+findings: Array<FindingDto>, 
+/**
+ * Where the log files are.
+ */
+logDir: string | null, };
+
+/**
+ * A diagnostics bundle that was written.
+ */
+export type BundleDto = { 
+/**
+ * The zip's full path.
+ */
+path: string, };
 
 /**
  * Every command's error.

@@ -8,6 +8,8 @@ import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type {
   AccountDto,
   AppStateDto,
+  BundleDto,
+  DiagnosticsDto,
   DraftDto,
   MemberDto,
   NotifyLevelDto,
@@ -229,6 +231,16 @@ export function setNotify(channelId: string, level: NotifyLevelDto): Promise<voi
 /** Opens an http(s) or mailto link in the system browser (never in the web view). */
 export function openExternal(url: string): Promise<void> {
   return invoke("open_external", { url });
+}
+
+/** Runs every diagnostics check (each bounded in time). */
+export function diagnostics(): Promise<DiagnosticsDto> {
+  return invoke("diagnostics");
+}
+
+/** Writes the redacted diagnostics bundle (Downloads, else the data folder); its path. */
+export function saveDiagnosticsBundle(): Promise<BundleDto> {
+  return invoke("save_diagnostics_bundle");
 }
 
 /** Status of the active account, pushed whenever it changes. */

@@ -21,6 +21,9 @@ export const messages = {
   demoBanner:
     "You're exploring Perch with a demo organisation. To connect your organisation, set PERCH_TENANT and PERCH_CLIENT_ID (see README).",
   configProblemsTitle: "Configuration problems",
+  policyProblemsTitle: "Your organisation's policy has problems",
+  policyProblemsNote: (source: string | null) =>
+    `Perch uses its defaults for these settings${source ? ` (policy: ${source})` : ""}. Tell your IT department.`,
 
   // Sidebar
   teamsAndChannels: "Teams and channels",
@@ -221,7 +224,23 @@ export const messages = {
   viewInterval: "Channel in view (seconds)",
   followedInterval: "Followed channels (seconds)",
   minimum: (n: number) => `At least ${n}`,
+  minimumByPolicy: (n: number) => `At least ${n}, set by your organisation`,
   notificationPreviews: "Show message text in notifications",
   lockedByPolicy: "Set by your organisation",
   settingsSaved: "Settings saved",
+
+  // Diagnostics
+  diagnostics: "Diagnostics",
+  diagnosticsIntro: "Check what Perch depends on: settings and policy, the keyring, the network, permissions, the database and disk space.",
+  openDiagnostics: "Run diagnostics…",
+  diagnosticsRunning: "Running the checks…",
+  diagnosticsRunAgain: "Run again",
+  diagnosticsSummary: (pass: number, warn: number, fail: number) =>
+    `${pass} passed, ${warn} ${warn === 1 ? "warning" : "warnings"}, ${fail} failed`,
+  diagnosticsStatus: (status: string) => ({ pass: "Pass", warn: "Warning", fail: "Failed" })[status] ?? status,
+  diagnosticsOpenLink: "Open",
+  diagnosticsLogs: (dir: string) => `Logs are kept in ${dir}`,
+  saveBundle: "Save a report for IT",
+  savingBundle: "Saving…",
+  bundleSaved: (path: string) => `Saved to ${path}. It holds no passwords, tokens, e-mail addresses or message text; send it to your IT department.`,
 } as const;

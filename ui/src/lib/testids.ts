@@ -9,6 +9,8 @@ export const TID = {
   signIn: "sign-in",
   /** The demo-organisation banner. */
   demoBanner: "demo-banner",
+  /** The managed-policy problems banner (one `li` per refused key, data-policy-key). */
+  policyBanner: "policy-banner",
   /** A team in the sidebar (data-team-id). */
   team: "team",
   /** A channel in the sidebar (data-channel-id, data-unread, data-mentions). */
@@ -47,6 +49,10 @@ export const TID = {
   outboxPanel: "outbox-panel",
   outboxItem: "outbox-item",
   settingsDialog: "settings-dialog",
+  /** The Diagnostics dialog (reached from Settings), its findings and the bundle's path. */
+  diagnosticsDialog: "diagnostics-dialog",
+  diagnosticsFinding: "diagnostics-finding",
+  diagnosticsBundlePath: "diagnostics-bundle-path",
   newMessagesDivider: "new-messages-divider",
   jumpToLatest: "jump-to-latest",
   signInAgain: "sign-in-again",

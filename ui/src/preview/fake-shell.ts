@@ -153,6 +153,7 @@ export function installFakeShell(params: URLSearchParams): void {
     followedIntervalSecs: 120,
     notificationPreviews: true,
     locked: ["followedIntervalSecs"],
+    policyFloors: params.get("policy") === "1" ? ["viewIntervalSecs"] : [],
     minViewIntervalSecs: 10,
     minFollowedIntervalSecs: 60,
   };
@@ -463,6 +464,16 @@ export function installFakeShell(params: URLSearchParams): void {
       status: status(),
       settings,
       configProblems: params.get("problems") === "1" ? ["PERCH_SYNC_INTERVAL is not a number; using 15 s"] : [],
+      policy:
+        params.get("policy") === "1"
+          ? {
+              source: "/etc/perch/policy.json",
+              problems: [
+                { key: "cloud", reason: "`mars` is not a known cloud (global, usgov, dod, china); Perch uses the user's own settings, else the global cloud" },
+                { key: "tenat", reason: "`tenat` is not a Perch policy key (did you mean `tenant`?); Perch ignores it" },
+              ],
+            }
+          : { source: null, problems: [] },
     };
   }
 

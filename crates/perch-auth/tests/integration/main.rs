@@ -5,5 +5,6 @@ mod custody_scan;
 mod device;
 mod flows;
 mod negatives;
+mod proxy;
 mod refresh_errors;
 mod support;

@@ -322,3 +322,59 @@ async fn conditional_access_and_consent_are_explained() {
         )
     );
 }
+
+/// The managed policy's `allowed_tenants` without the emulator's tenant: the sign-in completes at
+/// Entra but is refused here with the tenant named, and nothing is kept (no refresh token in the
+/// keyring, no account, no session). With the tenant listed, the same sign-in is adopted.
+#[tokio::test]
+async fn a_tenant_the_policy_does_not_allow_is_refused_and_nothing_is_kept() {
+    let env = support::auto_env().await;
+    let tid = env.emulator.state().tenant.read().id;
+    let (oid, _) = env.users[0].clone();
+    let secrets = support::mock_keyring();
+    let options = |allowed: Vec<uuid::Uuid>| perch_auth::ManagerOptions {
+        allowed_tenants: Some(allowed),
+        ..Default::default()
+    };
+    let manager = perch_auth::TokenManager::new(
+        perch_auth::HttpClient::new().unwrap(),
+        perch_store::Store::open_in_memory().unwrap(),
+        secrets.clone(),
+        options(vec![uuid::Uuid::new_v4()]),
+    );
+    let opener = support::ScriptedOpener::new(support::Choice::Accept(None));
+    let err = manager
+        .sign_in(
+            &env.org,
+            &opener,
+            &perch_auth::InteractiveOptions::default(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "tenant_not_allowed", "{err}");
+    assert!(err.to_string().contains(&tid.to_string()), "{err}");
+    let id = perch_core::AccountId::new(tid, oid);
+    assert!(secrets.get(&id).unwrap().is_none(), "no refresh token kept");
+    assert!(
+        manager.accounts().unwrap().is_empty(),
+        "no account recorded"
+    );
+    assert!(manager.access_token(&id).await.is_err(), "no session");
+
+    let manager = perch_auth::TokenManager::new(
+        perch_auth::HttpClient::new().unwrap(),
+        perch_store::Store::open_in_memory().unwrap(),
+        secrets.clone(),
+        options(vec![tid]),
+    );
+    let account = manager
+        .sign_in(
+            &env.org,
+            &opener,
+            &perch_auth::InteractiveOptions::default(),
+        )
+        .await
+        .expect("an allowed tenant signs in");
+    assert_eq!(account.id, id);
+    assert!(secrets.get(&id).unwrap().is_some());
+}

@@ -9,4 +9,5 @@ mod crash;
 mod disk_full;
 mod outbox;
 mod recovery;
+mod retention;
 mod suite;
