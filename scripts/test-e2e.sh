@@ -49,24 +49,24 @@ command -v dbus-run-session >/dev/null 2>&1 ||
 log "ui: build (the bundle the app serves)"
 npm --prefix ui run --silent build
 
-log "build the app as a release is built (--features custom-protocol)"
-# PERCH_E2E_PROFILE=release builds the app with the release profile (the benchmark's figures
-# for the shipped configuration); the default is the dev profile, quicker to build.
+log "build the app as a release is built (--features custom-protocol), the test browser and the tests"
+# One feature resolution for everything: the same `--workspace` test build as
+# scripts/test.sh's `cargo test` step (which passes the same feature), so nothing is compiled
+# twice. A `-p` build resolves features differently and would recompile half the graph.
+FEATURES=(--workspace --locked --features perch/custom-protocol)
+cargo build "${FEATURES[@]}" --lib --bins --tests
+target_dir=$(cargo metadata --format-version 1 --no-deps --locked |
+  python3 -c 'import json,sys;print(json.load(sys.stdin)["target_directory"])')
+# PERCH_E2E_PROFILE=release drives a release build of the app (the benchmark's figures for the
+# shipped configuration); the default is the dev-profile app built above.
 profile=${PERCH_E2E_PROFILE:-debug}
 if [ "$profile" = release ]; then
   cargo build -p perch --features custom-protocol --locked --release
-else
-  cargo build -p perch --features custom-protocol --locked
 fi
-target_dir=$(cargo metadata --format-version 1 --no-deps --locked |
-  python3 -c 'import json,sys;print(json.load(sys.stdin)["target_directory"])')
 app="$target_dir/$profile/perch"
 [ -x "$app" ] || die "the app binary is missing: $app"
-
-log "build the test browser and the end-to-end tests"
-cargo build -p perch-cli --bin perch-test-browser --locked
 browser="$target_dir/debug/perch-test-browser"
-cargo test -p perch-e2e --lib --test e2e --locked --no-run
+[ -x "$browser" ] || die "the test browser is missing: $browser"
 
 scratch=$(mktemp -d -t perch-e2e.XXXXXX)
 trap 'rm -rf "$scratch" 2>/dev/null || true' EXIT
@@ -98,4 +98,4 @@ env \
   timeout --kill-after=15 "$RUN_TIMEOUT_SECS" \
   xvfb-run -a -s "-screen 0 1280x1024x24 -nolisten tcp" \
   bash scripts/with-secret-service.sh \
-  cargo test -p perch-e2e --lib --test e2e --locked -- ${PERCH_E2E_TEST_ARGS:-}
+  cargo test "${FEATURES[@]}" --test e2e -- ${PERCH_E2E_TEST_ARGS:-}

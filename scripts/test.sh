@@ -26,13 +26,15 @@ step "cargo clippy (all targets, warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "cargo test (inside a D-Bus session with an unlocked gnome-keyring)"
-bash scripts/with-secret-service.sh cargo test --workspace --locked
+# With the app's `custom-protocol` feature, as the end-to-end step builds it, so that step
+# reuses this build instead of compiling the workspace a second time.
+bash scripts/with-secret-service.sh cargo test --workspace --locked --features perch/custom-protocol
 
 step "keyring tests against a locked gnome-keyring"
 # `--workspace` with target filters reuses the build above (a `-p` build resolves features
 # differently and would recompile half the dependency graph).
 bash scripts/with-secret-service.sh --locked \
-  cargo test --workspace --locked --test secret_service --test cli
+  cargo test --workspace --locked --features perch/custom-protocol --test secret_service --test cli
 
 step "end to end: the real app window through tauri-driver under Xvfb"
 bash scripts/test-e2e.sh
