@@ -913,7 +913,7 @@ fn keyboard_only_jump_read_reply_and_react() {
                 Vec::new(),
             )?;
             let text = focused.as_str().unwrap_or_default().to_owned();
-            Ok(if text.starts_with("article") {
+            Ok(if text.to_ascii_lowercase().starts_with("article") {
                 perch_e2e::wait::Attempt::Done(())
             } else {
                 perch_e2e::wait::Attempt::NotYet(format!("the focus is on {text}"))
