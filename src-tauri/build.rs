@@ -52,5 +52,7 @@ fn perch_commands() -> &'static [&'static str] {
         "update_settings",
         "set_notify",
         "open_external",
+        "update_status",
+        "install_update",
     ]
 }

@@ -4,9 +4,12 @@
 //! the app core with the account's token, which never reaches the web view), events for small
 //! global state (`status`, `accounts-changed`), desktop notifications, and the guards: the web
 //! view never navigates away from the app (links go to the system browser), and only declared,
-//! granted commands can be called.
+//! granted commands can be called. `perch --version` and `--help` answer before any of that
+//! ([`args`]); the in-app updater is [`updater`].
 
+pub mod args;
 pub mod commands;
+pub mod updater;
 
 use std::sync::Arc;
 
@@ -226,6 +229,9 @@ pub fn setup<R: Runtime>(builder: Builder<R>) -> Builder<R> {
             rx,
             tx: std::sync::Mutex::new(Some(tx)),
         })
+        .manage(updater::Updates::default())
+        // Registered for its Rust API only: none of its commands is granted to the web view.
+        .plugin(tauri_plugin_updater::Builder::new().build())
         .invoke_handler(commands::handler())
         .plugin(
             tauri::plugin::Builder::<R>::new("perch-guard")
@@ -302,8 +308,13 @@ pub fn start_core<R: Runtime>(handle: &AppHandle<R>, start: Starter) {
     });
 }
 
-/// Runs the desktop app.
+/// Runs the desktop app (or, for `--version` and `--help`, prints and returns before any
+/// logging, GTK or display set-up).
 pub fn run() {
+    if let Some(action) = args::early_action(std::env::args_os().skip(1)) {
+        print!("{}", args::early_text(action));
+        return;
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("PERCH_LOG")
@@ -311,10 +322,6 @@ pub fn run() {
         )
         .with_writer(std::io::stderr)
         .init();
-    if std::env::args().any(|a| a == "--version" || a == "-V") {
-        println!("perch {}", env!("CARGO_PKG_VERSION"));
-        return;
-    }
     let builder = Builder::<tauri::Wry>::default()
         .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
             if let Some(window) = app.get_webview_window("main") {
@@ -328,6 +335,15 @@ pub fn run() {
         .plugin(tauri_plugin_notification::init())
         .setup(|app| {
             start_core(app.handle(), Box::new(config_from_env));
+            // INTEGRATE(policy): perch_core::policy::read_system().policy
+            let policy = perch_core::Policy::default();
+            let decision = updater::decision_for_build(
+                &policy,
+                updater::installed_by_package_manager(),
+                &updater::configured_endpoints(app.config()),
+                cfg!(debug_assertions),
+            );
+            updater::start(app.handle(), decision);
             Ok(())
         });
     let app = match setup(builder).build(tauri::generate_context!()) {

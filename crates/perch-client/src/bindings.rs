@@ -61,6 +61,7 @@ pub fn typescript() -> String {
     decl::<perch_core::compose::Block>(&cfg, &mut out);
     decl::<perch_core::compose::Draft>(&cfg, &mut out);
     decl::<SavedDraftDto>(&cfg, &mut out);
+    decl::<UpdateStatusDto>(&cfg, &mut out);
     decl::<CommandErrorDto>(&cfg, &mut out);
     out.truncate(out.trim_end().len());
     out.push('\n');

@@ -21,6 +21,9 @@ export const messages = {
   demoBanner:
     "You're exploring Perch with a demo organisation. To connect your organisation, set PERCH_TENANT and PERCH_CLIENT_ID (see README).",
   configProblemsTitle: "Configuration problems",
+  updateReady: "An update is ready — restart to update",
+  updateReadyVersion: (version: string) => `Perch ${version} is downloaded and verified.`,
+  restartToUpdate: "Restart",
 
   // Sidebar
   teamsAndChannels: "Teams and channels",

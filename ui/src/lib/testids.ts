@@ -9,6 +9,7 @@ export const TID = {
   signIn: "sign-in",
   /** The demo-organisation banner. */
   demoBanner: "demo-banner",
+  updateBanner: "update-banner",
   /** A team in the sidebar (data-team-id). */
   team: "team",
   /** A channel in the sidebar (data-channel-id, data-unread, data-mentions). */
