@@ -11,6 +11,7 @@ APT_PACKAGES=(
   libwebkit2gtk-4.1-dev librsvg2-dev libayatana-appindicator3-dev libssl-dev libxdo-dev
   xvfb xauth webkit2gtk-driver
   gnome-keyring dbus dbus-x11 libsecret-tools
+  desktop-file-utils
 )
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
