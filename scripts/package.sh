@@ -67,9 +67,16 @@ cargo_profile=()
 # so a dev-profile build it made is reused as it is.
 log "build the app ($profile, --features custom-protocol)"
 cargo build -p perch --features custom-protocol --locked "${cargo_profile[@]}"
-# perch-cli with the workspace's feature resolution (what `cargo test --workspace` built).
 log "build perch-cli ($profile)"
-cargo build --workspace --bin perch-cli --locked "${cargo_profile[@]}"
+if [ "$profile" = debug ]; then
+  # The debug package is CI's smoke test: take perch-cli exactly as `cargo test --workspace`
+  # built it for its `cli` tests (workspace features, dev-dependencies included), so it is
+  # reused too. A plain `cargo build` would resolve features without the dev-dependencies
+  # (tokio's test-util) and recompile most of the dependency graph.
+  cargo test --workspace --locked --no-run --test cli
+else
+  cargo build -p perch-cli --locked --release
+fi
 
 target_dir=$(cargo metadata --format-version 1 --no-deps --locked |
   node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).target_directory))')

@@ -24,7 +24,8 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 0
 fi
 command -v dpkg >/dev/null 2>&1 || die "dpkg not found: the package test runs on Debian/Ubuntu"
-if dpkg-query -W -f='${Status}' perch 2>/dev/null | grep -q "install ok installed"; then
+perch_installed() { [ "$(dpkg-query -W -f='${Status}' perch 2>/dev/null || true)" = "install ok installed" ]; }
+if perch_installed; then
   die "a perch package is already installed on this machine; remove it first (dpkg -r perch)"
 fi
 
@@ -49,10 +50,14 @@ log "built $(basename "$deb") ($(du -h "$deb" | cut -f1)) in $(( $(date +%s) - s
 
 log "package metadata"
 dpkg-deb --info "$deb" | sed -n '/Package:/,$p'
+# (Values are read into variables first: `cmd | grep -q` can fail under pipefail when grep
+# exits before cmd has written everything.)
 for field in Package Version Maintainer Depends Description; do
-  dpkg-deb --field "$deb" "$field" | grep -q . || die "the .deb has no $field"
+  value=$(dpkg-deb --field "$deb" "$field")
+  [ -n "$value" ] || die "the .deb has no $field"
 done
-dpkg-deb --field "$deb" Depends | grep -q 'libwebkit2gtk-4.1-0' || die "the .deb does not depend on WebKitGTK 4.1"
+depends=$(dpkg-deb --field "$deb" Depends)
+[[ "$depends" == *libwebkit2gtk-4.1-0* ]] || die "the .deb does not depend on WebKitGTK 4.1: $depends"
 
 installed=0
 cleanup() {
@@ -67,7 +72,7 @@ if ! dpkg -i "$deb"; then
   log "installing missing runtime dependencies (apt-get -f install)"
   DEBIAN_FRONTEND=noninteractive apt-get -f install -y -qq --no-install-recommends
 fi
-dpkg-query -W -f='${Status}\n' perch | grep -q "install ok installed" || die "perch is not installed"
+perch_installed || die "perch is not installed"
 
 log "installed files"
 files=$(dpkg -L perch)
@@ -96,13 +101,14 @@ log "icons"
 for size in 32x32 64x64 128x128 256x256 512x512; do
   icon=/usr/share/icons/hicolor/$size/apps/perch.png
   [ -f "$icon" ] || die "missing icon $icon"
-  file "$icon" | grep -q "PNG image data, ${size/x/ x }" || die "$icon is not a ${size} PNG"
+  kind=$(file "$icon")
+  [[ "$kind" == *"PNG image data, ${size/x/ x },"* ]] || die "$icon is not a ${size} PNG: $kind"
 done
 
 log "dpkg -r perch"
 dpkg -r perch
 installed=0
-if dpkg-query -W -f='${Status}' perch 2>/dev/null | grep -q "install ok installed"; then
+if perch_installed; then
   die "perch is still installed"
 fi
 left=0
