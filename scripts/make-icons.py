@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Draws Perch's icon (a bird on a branch, on an indigo rounded square) as PNGs in icons/.
+"""Draws Perch's icon (a bird on a branch, on an indigo rounded square) as PNGs in icons/, plus
+the Windows icon.ico and the macOS icon.icns made of those PNGs.
 
 No third-party packages: a tiny rasteriser with 4x4 supersampling and a zlib PNG writer, so the
 icons can be regenerated anywhere with a stock Python 3.
@@ -100,12 +101,54 @@ def png(size):
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b"")
 
 
+def ico(images):
+    """A Windows .ico whose entries are PNGs (Vista and later), `images` as (size, png bytes)."""
+    header = struct.pack("<HHH", 0, 1, len(images))
+    entries, data = b"", b""
+    offset = 6 + 16 * len(images)
+    for size, blob in images:
+        dim = 0 if size >= 256 else size  # 0 means 256 in an ICONDIRENTRY
+        entries += struct.pack("<BBBBHHII", dim, dim, 0, 0, 1, 32, len(blob), offset + len(data))
+        data += blob
+    return header + entries + data
+
+
+def icns(chunks):
+    """A macOS .icns of PNG chunks, `chunks` as (OSType, png bytes)."""
+    body = b"".join(tag + struct.pack(">I", 8 + len(blob)) + blob for tag, blob in chunks)
+    return b"icns" + struct.pack(">I", 8 + len(body)) + body
+
+
+# The PNGs the bundles use (tauri.conf.json `bundle.icon`): Linux installs each under
+# /usr/share/icons/hicolor/{size}/apps/perch.png; Windows takes icon.ico, macOS icon.icns.
+PNGS = [
+    ("32x32.png", 32),
+    ("64x64.png", 64),
+    ("128x128.png", 128),
+    ("128x128@2x.png", 256),
+    ("256x256.png", 256),
+    ("icon.png", 512),
+]
+
+
 def main():
     out = Path(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).resolve().parent.parent / "icons")
     out.mkdir(parents=True, exist_ok=True)
-    for name, size in [("32x32.png", 32), ("128x128.png", 128), ("128x128@2x.png", 256), ("icon.png", 512)]:
-        (out / name).write_bytes(png(size))
+    cache = {}
+
+    def sized(size):
+        if size not in cache:
+            cache[size] = png(size)
+        return cache[size]
+
+    for name, size in PNGS:
+        (out / name).write_bytes(sized(size))
         print(f"wrote {out / name}")
+    (out / "icon.ico").write_bytes(ico([(s, sized(s)) for s in (16, 24, 32, 48, 64, 128, 256)]))
+    print(f"wrote {out / 'icon.ico'}")
+    chunks = [(b"ic11", 32), (b"ic12", 64), (b"ic07", 128), (b"ic13", 256), (b"ic08", 256), (b"ic09", 512)]
+    (out / "icon.icns").write_bytes(icns([(tag, sized(s)) for tag, s in chunks]))
+    print(f"wrote {out / 'icon.icns'}")
 
 
 if __name__ == "__main__":

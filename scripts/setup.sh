@@ -12,6 +12,7 @@ APT_PACKAGES=(
   xvfb xauth webkit2gtk-driver
   gnome-keyring dbus dbus-x11 libsecret-tools
   fonts-noto-color-emoji
+  desktop-file-utils
 )
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check and test Perch has, after installing what they need: formatting, clippy,
-# the UI's type check, build and unit tests, and the Rust test suites (with a real Secret
-# Service in a private D-Bus session). This is what CI runs (.ci/run).
+# the UI's type check, build and unit tests, the Rust test suites (with a real Secret Service
+# in a private D-Bus session), the end-to-end suite and the package test (the .deb installed,
+# started and removed). This is what CI runs (.ci/run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -38,5 +39,8 @@ bash scripts/with-secret-service.sh --locked \
 
 step "end to end: the real app window through tauri-driver under Xvfb"
 bash scripts/test-e2e.sh
+
+step "package: build the .deb from the end-to-end build, install, start, validate, remove"
+PERCH_PACKAGE_SKIP_SETUP=1 bash scripts/test-package.sh
 
 step "done in $(( $(date +%s) - start ))s"

@@ -54,5 +54,7 @@ fn perch_commands() -> &'static [&'static str] {
         "open_external",
         "diagnostics",
         "save_diagnostics_bundle",
+        "update_status",
+        "install_update",
     ]
 }

@@ -6,6 +6,7 @@
 use perch_client::dto::{
     AccountDto, AppStateDto, BundleDto, CommandErrorDto, DiagnosticsDto, MemberDto, NotifyLevelDto,
     OutboxItemDto, SavedDraftDto, SearchHitDto, SettingsDto, SidebarDiffDto, TimelineBatchDto,
+    UpdateStatusDto,
 };
 use perch_client::{App, AppError};
 use perch_core::compose::Draft;
@@ -13,6 +14,7 @@ use serde::Serialize;
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Runtime, State};
 
+use crate::updater::Updates;
 use crate::Shell;
 
 /// What the shell reports about itself.
@@ -397,6 +399,19 @@ pub async fn save_diagnostics_bundle(shell: State<'_, Shell>) -> Answer<BundleDt
         .map_err(err)
 }
 
+/// The in-app updater's state (off and why, idle, an update ready to install, a failure).
+#[tauri::command]
+pub fn update_status(updates: State<'_, Updates>) -> UpdateStatusDto {
+    updates.status()
+}
+
+/// Installs the downloaded update and restarts Perch (off the main thread: writing an
+/// AppImage or starting an installer takes a moment).
+#[tauri::command]
+pub async fn install_update<R: Runtime>(handle: AppHandle<R>) -> Answer<()> {
+    crate::updater::install_and_restart(&handle).map_err(err)
+}
+
 /// Every command, in the order `build.rs` declares them.
 /// The invoke handler.
 pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static {
@@ -436,5 +451,7 @@ pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + 
         open_external,
         diagnostics,
         save_diagnostics_bundle,
+        update_status,
+        install_update,
     ]
 }

@@ -4,9 +4,12 @@
 //! the app core with the account's token, which never reaches the web view), events for small
 //! global state (`status`, `accounts-changed`), desktop notifications, and the guards: the web
 //! view never navigates away from the app (links go to the system browser), and only declared,
-//! granted commands can be called.
+//! granted commands can be called. `perch --version` and `--help` answer before any of that
+//! ([`args`]); the in-app updater is [`updater`].
 
+pub mod args;
 pub mod commands;
+pub mod updater;
 
 use std::sync::Arc;
 
@@ -288,6 +291,9 @@ pub fn setup<R: Runtime>(builder: Builder<R>, diagnostics: Diagnostics) -> Build
             tx: std::sync::Mutex::new(Some(tx)),
             diagnostics,
         })
+        .manage(updater::Updates::default())
+        // Registered for its Rust API only: none of its commands is granted to the web view.
+        .plugin(tauri_plugin_updater::Builder::new().build())
         .invoke_handler(commands::handler())
         .plugin(
             tauri::plugin::Builder::<R>::new("perch-guard")
@@ -384,10 +390,11 @@ fn init_logging(policy: &perch_core::policy::Policy) -> Option<perch_diag::LogGu
     }
 }
 
-/// Runs the desktop app.
+/// Runs the desktop app (or, for `--version` and `--help`, prints and returns before any
+/// logging, GTK or display set-up).
 pub fn run() {
-    if std::env::args().any(|a| a == "--version" || a == "-V") {
-        println!("perch {}", env!("CARGO_PKG_VERSION"));
+    if let Some(action) = args::early_action(std::env::args_os().skip(1)) {
+        print!("{}", args::early_text(action));
         return;
     }
     // The managed policy sets the log level and whether logs may hold message content; it is
@@ -414,6 +421,15 @@ pub fn run() {
         .plugin(tauri_plugin_notification::init())
         .setup(|app| {
             start_core(app.handle(), Box::new(config_from_env));
+            // The policy may turn the updater off or move its endpoint.
+            let policy = perch_core::policy::read_system().policy;
+            let decision = updater::decision_for_build(
+                &policy,
+                updater::installed_by_package_manager(),
+                &updater::configured_endpoints(app.config()),
+                cfg!(debug_assertions),
+            );
+            updater::start(app.handle(), decision);
             Ok(())
         });
     let app = match setup(builder, diagnostics).build(tauri::generate_context!()) {

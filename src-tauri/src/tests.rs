@@ -192,6 +192,8 @@ fn every_command() -> Vec<(&'static str, Value)> {
         ("set_notify", json!({"channelId": c, "level": "all"})),
         ("open_external", json!({"url": "file:///etc/passwd"})),
         ("diagnostics", json!({})),
+        ("update_status", json!({})),
+        ("install_update", json!({})),
     ]
 }
 
@@ -249,6 +251,37 @@ fn diagnostics_reports_every_check_and_saves_a_bundle() {
     assert!(path.is_file(), "{path:?}");
     assert!(path.extension().is_some_and(|e| e == "zip"));
     let _ = std::fs::remove_file(path);
+}
+
+fn the_updater_is_reached_only_through_the_shell_s_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, w) = window(dir.path());
+    // Before the updater is started (tests never start a real check), it is off.
+    let status = call(&w, "update_status", json!({})).expect("update_status");
+    assert_eq!(status["state"], "off", "{status}");
+    // As decided for a system package: off, saying why.
+    crate::updater::start(
+        app.handle(),
+        crate::updater::UpdaterDecision::Off(crate::updater::OffReason::SystemPackage),
+    );
+    let status = call(&w, "update_status", json!({})).expect("update_status");
+    assert_eq!(status["state"], "off");
+    assert!(status["reason"]
+        .as_str()
+        .unwrap()
+        .contains("package manager"));
+    // Nothing downloaded: nothing to install.
+    let refused = call(&w, "install_update", json!({})).unwrap_err();
+    assert_eq!(refused["code"], "no_update", "{refused}");
+    // The plugin's own commands are not granted to the web view.
+    for (cmd, body) in [
+        ("plugin:updater|check", json!({})),
+        ("plugin:updater|download_and_install", json!({"rid": 1})),
+        ("plugin:updater|install", json!({"rid": 1})),
+    ] {
+        let refused = call(&w, cmd, body).expect_err(cmd);
+        assert!(refused.is_string(), "{cmd}: refused by Tauri: {refused}");
+    }
 }
 
 #[test]

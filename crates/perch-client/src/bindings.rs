@@ -67,6 +67,7 @@ pub fn typescript() -> String {
     decl::<FindingDto>(&cfg, &mut out);
     decl::<DiagnosticsDto>(&cfg, &mut out);
     decl::<BundleDto>(&cfg, &mut out);
+    decl::<UpdateStatusDto>(&cfg, &mut out);
     decl::<CommandErrorDto>(&cfg, &mut out);
     out.truncate(out.trim_end().len());
     out.push('\n');

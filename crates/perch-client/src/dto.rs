@@ -1084,6 +1084,31 @@ pub struct BundleDto {
     pub path: String,
 }
 
+/// The in-app updater's state, for the "restart to update" notice (command `update_status`,
+/// event `update-status`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum UpdateStatusDto {
+    /// The updater does not run: the system's package manager updates Perch, a managed policy
+    /// turned it off, no endpoint is configured, or this is a development build.
+    Off {
+        /// Why, for people.
+        reason: String,
+    },
+    /// Nothing newer was found (or no check has finished yet).
+    Idle,
+    /// A newer version is downloaded and its signature verified: restarting installs it.
+    Ready {
+        /// The version that restarting installs.
+        version: String,
+    },
+    /// The last check or download failed; the next check retries.
+    Failed {
+        /// What failed.
+        message: String,
+    },
+}
+
 /// Every command's error.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct CommandErrorDto {

@@ -20,6 +20,7 @@ import type {
   SidebarDiffDto,
   StatusDto,
   TimelineBatchDto,
+  UpdateStatusDto,
 } from "./bindings";
 
 export type * from "./bindings";
@@ -260,4 +261,19 @@ export function onOpenMessage(
   return listen<{ channelId: string; rootId: string; id: string }>("open-message", (event) =>
     handler(event.payload),
   );
+}
+
+/** The in-app updater's state (off and why, idle, an update ready, a failure). */
+export function updateStatus(): Promise<UpdateStatusDto> {
+  return invoke("update_status");
+}
+
+/** Installs the downloaded update and restarts Perch. */
+export function installUpdate(): Promise<void> {
+  return invoke("install_update");
+}
+
+/** The updater's state changed (e.g. an update is downloaded and ready). */
+export function onUpdateStatus(handler: (status: UpdateStatusDto) => void): Promise<UnlistenFn> {
+  return listen<UpdateStatusDto>("update-status", (event) => handler(event.payload));
 }

@@ -24,6 +24,9 @@ export const messages = {
   policyProblemsTitle: "Your organisation's policy has problems",
   policyProblemsNote: (source: string | null) =>
     `Perch uses its defaults for these settings${source ? ` (policy: ${source})` : ""}. Tell your IT department.`,
+  updateReady: "An update is ready — restart to update",
+  updateReadyVersion: (version: string) => `Perch ${version} is downloaded and verified.`,
+  restartToUpdate: "Restart",
 
   // Sidebar
   teamsAndChannels: "Teams and channels",

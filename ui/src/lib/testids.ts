@@ -11,6 +11,7 @@ export const TID = {
   demoBanner: "demo-banner",
   /** The managed-policy problems banner (one `li` per refused key, data-policy-key). */
   policyBanner: "policy-banner",
+  updateBanner: "update-banner",
   /** A team in the sidebar (data-team-id). */
   team: "team",
   /** A channel in the sidebar (data-channel-id, data-unread, data-mentions). */

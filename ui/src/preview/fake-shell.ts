@@ -847,6 +847,12 @@ export function installFakeShell(params: URLSearchParams): void {
       case "open_external":
         console.info("[fake shell] open_external", args.url);
         return null;
+      case "update_status":
+        // `?update=1`: an update is downloaded and ready (the notice).
+        return params.get("update") === "1" ? { state: "ready", version: "0.2.0" } : { state: "off", reason: "Preview." };
+      case "install_update":
+        console.info("[fake shell] install_update");
+        return null;
       default:
         throw { code: "unknown_command", message: `The preview shell does not know ${cmd}.` };
     }
