@@ -905,6 +905,24 @@ export type BundleDto = {
 path: string, };
 
 /**
+ * The in-app updater's state, for the "restart to update" notice (command `update_status`,
+ * event `update-status`).
+ */
+export type UpdateStatusDto = { "state": "off", 
+/**
+ * Why, for people.
+ */
+reason: string, } | { "state": "idle" } | { "state": "ready", 
+/**
+ * The version that restarting installs.
+ */
+version: string, } | { "state": "failed", 
+/**
+ * What failed.
+ */
+message: string, };
+
+/**
  * Every command's error.
  */
 export type CommandErrorDto = { 
