@@ -43,6 +43,13 @@ pub struct Element {
     selector: String,
 }
 
+impl Element {
+    /// The element as a script argument (WebDriver's element reference).
+    pub fn to_json(&self) -> Value {
+        json!({ ELEMENT_KEY: self.id })
+    }
+}
+
 impl Session {
     /// Creates a session that launches `application` through `tauri-driver`, and checks that
     /// it really is a Tauri window: a `tauri:options` the driver does not understand is

@@ -56,6 +56,7 @@ export const messages = {
   loadingMessages: "Loading messages…",
   noMessages: "No posts yet. Start the conversation.",
   loadingOlder: "Loading older posts…",
+  olderWhenOnline: "Older posts will load when you're back online.",
   beginningOfChannel: "This is the beginning of the channel.",
   newMessages: "New messages",
   jumpToLatest: "Jump to latest",

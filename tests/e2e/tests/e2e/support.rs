@@ -66,8 +66,20 @@ pub fn open_channel(app: &App, team: &str, channel: &str) -> Result<String, Erro
     let id = channel_id(app, team, channel)?;
     let row = format!("{} .channel-row", channel_selector(&id));
     app.session().click_when_ready(&row, UI)?;
-    app.session()
-        .wait_for_count(r#"[data-testid="timeline"]"#, 1, UI)?;
+    app.session().wait_until(
+        "wait for the channel's timeline to load",
+        r#"const [id] = arguments;
+        const selected = document.querySelector('[data-testid="channel"][aria-selected="true"]');
+        const feed = document.querySelector('[data-testid="timeline"]');
+        return selected?.dataset.channelId === id && !!feed
+          && (feed.getAttribute('aria-busy') !== 'true' || !!feed.querySelector('[data-testid="message"]'));"#,
+        vec![id.clone().into()],
+        SYNC,
+    )?;
+    // A person reads for a moment before typing. (Typing within a few hundred milliseconds of
+    // opening a channel has been seen to lose the keystrokes or the Enter; see the closing note
+    // of issue 7.)
+    std::thread::sleep(Duration::from_millis(800));
     Ok(id)
 }
 
@@ -160,6 +172,16 @@ pub fn send(app: &App, scope: &str, text: &str) -> Result<(), Error> {
     let input = app.session().wait_for(&composer_input(scope), UI)?;
     app.session().click(&input)?;
     app.session().send_keys(&input, text)?;
+    // What a person sees before pressing Enter: exactly what they typed.
+    let typed = app
+        .session()
+        .execute("return arguments[0].innerText;", vec![input_ref(&input)])?;
+    if typed.as_str().map(str::trim) != Some(text) {
+        return Err(Error::check(
+            format!("type {text:?} into the {scope} composer"),
+            format!("the composer shows {typed}"),
+        ));
+    }
     app.session().send_keys(&input, keys::ENTER)?;
     Ok(())
 }
@@ -307,4 +329,9 @@ pub fn no_error_notices(app: &App) -> Result<(), Error> {
             "the error watch was not installed",
         )),
     }
+}
+
+/// An element as a script argument.
+fn input_ref(element: &Element) -> Value {
+    element.to_json()
 }
