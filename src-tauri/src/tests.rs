@@ -253,6 +253,7 @@ fn diagnostics_reports_every_check_and_saves_a_bundle() {
     let _ = std::fs::remove_file(path);
 }
 
+#[test]
 fn the_updater_is_reached_only_through_the_shell_s_commands() {
     let dir = tempfile::tempdir().unwrap();
     let (app, w) = window(dir.path());

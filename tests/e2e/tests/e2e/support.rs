@@ -264,6 +264,11 @@ pub fn change_settings(
         Vec::new(),
         UI,
     )?;
+    // "Settings saved" has been read; close it as a person would (it is not an error).
+    session.execute(
+        "document.querySelectorAll('.notices .notice:not(.error) button').forEach(b => b.click()); return true;",
+        Vec::new(),
+    )?;
     Ok(())
 }
 
