@@ -26,11 +26,38 @@ fn request(cmd: &str, body: Value) -> InvokeRequest {
 }
 
 fn window(dir: &std::path::Path) -> (tauri::App<MockRuntime>, tauri::WebviewWindow<MockRuntime>) {
+    window_with(dir, Vec::new())
+}
+
+/// A window whose app is configured for an organisation that nobody is signed in to (its
+/// hosts are a closed loopback port): unlike the demo tenant, which signs in by itself as soon
+/// as it is up, nothing signs in here.
+fn window_without_sign_in(
+    dir: &std::path::Path,
+) -> (tauri::App<MockRuntime>, tauri::WebviewWindow<MockRuntime>) {
+    let env = [
+        ("PERCH_TENANT", "00000000-0000-0000-0000-00000000e2e0"),
+        ("PERCH_CLIENT_ID", "00000000-0000-0000-0000-00000000c11e"),
+        ("PERCH_LOGIN_HOST", "http://127.0.0.1:9"),
+        ("PERCH_GRAPH_HOST", "http://127.0.0.1:9"),
+    ];
+    window_with(
+        dir,
+        env.iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+    )
+}
+
+fn window_with(
+    dir: &std::path::Path,
+    env: Vec<(String, String)>,
+) -> (tauri::App<MockRuntime>, tauri::WebviewWindow<MockRuntime>) {
     let data = dir.to_path_buf();
     let start: crate::Starter = Box::new(move || {
         Ok(AppConfig {
             data_dir: DataDir::at(data),
-            env: Vec::new(),
+            env,
             secrets: Arc::new(MemoryStore::new()),
             opener: Arc::new(perch_auth::SystemOpener),
             allow_demo: true,
@@ -92,11 +119,10 @@ fn a_command_that_does_not_exist_is_refused() {
 #[test]
 fn every_declared_command_is_granted_and_reaches_the_core() {
     let dir = tempfile::tempdir().unwrap();
-    let (_app, w) = window(dir.path());
-    // The demo tenant starts in-process; no account is signed in yet (the sign-in is started by
-    // the app after setup, not in this test), so account commands answer `not_signed_in`.
+    let (_app, w) = window_without_sign_in(dir.path());
+    // An organisation nobody is signed in to: account commands answer `not_signed_in`.
     let state = call(&w, "app_state", json!({})).expect("app_state");
-    assert_eq!(state["mode"], "demo");
+    assert_eq!(state["mode"], "organisation");
     assert_eq!(state["version"], env!("CARGO_PKG_VERSION"));
     for (cmd, body) in [
         ("members", json!({"channelId": "19:x@thread.tacv2"})),
@@ -187,7 +213,7 @@ fn every_command() -> Vec<(&'static str, Value)> {
             "update_settings",
             json!({"settings": {"theme": "dark", "quietHours": null, "viewIntervalSecs": 1,
             "followedIntervalSecs": 300, "notificationPreviews": true, "locked": [],
-            "minViewIntervalSecs": 15, "minFollowedIntervalSecs": 60}}),
+            "minViewIntervalSecs": 15, "minFollowedIntervalSecs": 60, "policyFloors": []}}),
         ),
         ("set_notify", json!({"channelId": c, "level": "all"})),
         ("open_external", json!({"url": "file:///etc/passwd"})),
