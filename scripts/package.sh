@@ -61,20 +61,18 @@ else
   log "ui: bundle up to date"
 fi
 
-cargo_profile=()
-[ "$profile" = release ] && cargo_profile=(--release)
-# Exactly the end-to-end step's command for the app (same features, same package selection),
-# so a dev-profile build it made is reused as it is.
-log "build the app ($profile, --features custom-protocol)"
-cargo build -p perch --features custom-protocol --locked "${cargo_profile[@]}"
-log "build perch-cli ($profile)"
 if [ "$profile" = debug ]; then
-  # The debug package is CI's smoke test: take perch-cli exactly as `cargo test --workspace`
-  # built it for its `cli` tests (workspace features, dev-dependencies included), so it is
-  # reused too. A plain `cargo build` would resolve features without the dev-dependencies
-  # (tokio's test-util) and recompile most of the dependency graph.
-  cargo test --workspace --locked --no-run --test cli
+  # The debug package is CI's smoke test: build the app (custom-protocol) and perch-cli in the
+  # very feature resolution of scripts/test.sh's `cargo test` and scripts/test-e2e.sh's build
+  # (`--workspace --features perch/custom-protocol`, dev-dependencies included), so both are
+  # reused as they are. A `-p` build resolves features differently and would recompile most of
+  # the dependency graph.
+  log "build the app and perch-cli (debug, as the end-to-end step builds them)"
+  cargo build --workspace --locked --features perch/custom-protocol --lib --bins --tests
 else
+  log "build the app (release, --features custom-protocol)"
+  cargo build -p perch --features custom-protocol --locked --release
+  log "build perch-cli (release)"
   cargo build -p perch-cli --locked --release
 fi
 
