@@ -198,10 +198,10 @@ pub type Starter = Box<dyn FnOnce() -> Result<AppConfig, AppError> + Send>;
 
 /// The configuration from the process environment: the data folder (`PERCH_DATA_DIR` or the
 /// platform's), the OS keyring (or memory when it cannot be used, reported), `PERCH_*`
-/// settings, the managed policy (`perch_core::policy::read_system`: the OS location; in debug
-/// builds `PERCH_POLICY_FILE`), the system browser, demo mode unless `PERCH_DEMO=0` or the
-/// policy's `demo_mode: false`.
-pub fn config_from_env() -> Result<AppConfig, AppError> {
+/// settings, the managed policy as `run` read it (`perch_core::policy::read_system`: the OS
+/// location; in debug builds `PERCH_POLICY_FILE`), the system browser, demo mode unless
+/// `PERCH_DEMO=0` or the policy's `demo_mode: false`.
+pub fn config_from_env(managed: perch_core::PolicyReport) -> Result<AppConfig, AppError> {
     let env: Vec<(String, String)> = std::env::vars().collect();
     let data_dir = DataDir::resolve(env.iter().cloned(), Platform::current()).ok_or_else(|| {
         AppError::new(
@@ -241,7 +241,7 @@ pub fn config_from_env() -> Result<AppConfig, AppError> {
         demo_live: true,
         engine,
         policy: SettingsPolicy::default(),
-        managed: perch_core::policy::read_system(),
+        managed,
         notices,
     })
 }
@@ -397,10 +397,11 @@ pub fn run() {
         print!("{}", args::early_text(action));
         return;
     }
-    // The managed policy sets the log level and whether logs may hold message content; it is
-    // read again where the configuration is resolved (a file read, cheap).
+    // The managed policy, read once: the log level and whether logs may hold message content,
+    // the configuration, the updater, and the Diagnostics page.
     let policy = perch_core::policy::read_system();
     let logs = init_logging(&policy.policy);
+    let managed = policy.clone();
     let diagnostics = Diagnostics {
         log_dir: logs
             .as_ref()
@@ -419,16 +420,15 @@ pub fn run() {
         .plugin(tauri_plugin_window_state::Builder::default().build())
         .plugin(tauri_plugin_opener::init())
         .plugin(tauri_plugin_notification::init())
-        .setup(|app| {
-            start_core(app.handle(), Box::new(config_from_env));
+        .setup(move |app| {
             // The policy may turn the updater off or move its endpoint.
-            let policy = perch_core::policy::read_system().policy;
             let decision = updater::decision_for_build(
-                &policy,
+                &managed.policy,
                 updater::installed_by_package_manager(),
                 &updater::configured_endpoints(app.config()),
                 cfg!(debug_assertions),
             );
+            start_core(app.handle(), Box::new(move || config_from_env(managed)));
             updater::start(app.handle(), decision);
             Ok(())
         });

@@ -38,7 +38,7 @@ pub async fn run(cli: &Cli, diag: &Diag) -> Result<ExitCode, CliError> {
     if let Command::Doctor(args) = &cli.command {
         return crate::doctor::run(cli, args, diag).await;
     }
-    let ctx = Context::load(cli.data_dir.clone(), cli.session_only)?;
+    let ctx = Context::load(cli.data_dir.clone(), cli.session_only, &diag.policy)?;
     match &cli.command {
         Command::Login(args) => login(&ctx, args, cli.json).await,
         Command::Logout(args) => logout(&ctx, args, cli.json).await,

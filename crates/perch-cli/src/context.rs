@@ -49,8 +49,13 @@ pub fn data_dir_of(data_dir: Option<PathBuf>) -> Result<DataDir, CliError> {
 }
 
 impl Context {
-    /// Resolves the data folder and the settings from the process environment.
-    pub fn load(data_dir: Option<PathBuf>, session_only: bool) -> Result<Context, CliError> {
+    /// Resolves the data folder and the settings from the process environment and the managed
+    /// policy (read once, by `main`).
+    pub fn load(
+        data_dir: Option<PathBuf>,
+        session_only: bool,
+        policy: &PolicyReport,
+    ) -> Result<Context, CliError> {
         let vars: Vec<(String, String)> = std::env::vars().collect();
         let data_dir = data_dir_of(data_dir)?;
         let settings = data_dir.settings_file();
@@ -61,7 +66,7 @@ impl Context {
             layers.push(user);
         }
         layers.push(SettingsLayer::environment(vars));
-        let policy = perch_core::policy::read_system();
+        let policy = policy.clone();
         for problem in &policy.problems {
             eprintln!("perch-cli: warning: {problem}");
         }

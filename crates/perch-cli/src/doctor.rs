@@ -27,17 +27,18 @@ use crate::output::print_json;
 
 /// Runs the checks and prints them.
 pub async fn run(cli: &Cli, args: &DoctorArgs, diag: &Diag) -> Result<ExitCode, CliError> {
-    let (data_dir, config) = match Context::load(cli.data_dir.clone(), cli.session_only) {
-        Ok(ctx) => {
-            let config = match &ctx.org {
-                Ok(org) => ConfigState::Organisation(org.clone()),
-                Err(e) => ConfigState::Missing(e.to_string()),
-            };
-            (ctx.data_dir, config)
-        }
-        Err(CliError::Config(e)) => (data_dir_of(cli.data_dir.clone())?, invalid(&e)),
-        Err(e) => return Err(e),
-    };
+    let (data_dir, config) =
+        match Context::load(cli.data_dir.clone(), cli.session_only, &diag.policy) {
+            Ok(ctx) => {
+                let config = match &ctx.org {
+                    Ok(org) => ConfigState::Organisation(org.clone()),
+                    Err(e) => ConfigState::Missing(e.to_string()),
+                };
+                (ctx.data_dir, config)
+            }
+            Err(CliError::Config(e)) => (data_dir_of(cli.data_dir.clone())?, invalid(&e)),
+            Err(e) => return Err(e),
+        };
     let scopes = match &config {
         ConfigState::Organisation(org) => org.scopes.clone(),
         _ => Scopes::default(),

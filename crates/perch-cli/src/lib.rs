@@ -91,8 +91,8 @@ pub use error::{CliError, ExitCode};
 /// Parses the command line, runs the command and returns the process exit code.
 pub fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
-    // The managed policy sets the log level and whether logs may hold message content; it is
-    // read again where the configuration is resolved (a file read, cheap).
+    // The managed policy, read once: the log level and whether logs may hold message content,
+    // then the settings layers, scopes and proxy (`Context::load`) and `doctor`.
     let policy = perch_core::policy::read_system();
     let logs = init_logging(&policy.policy);
     let runtime = match tokio::runtime::Builder::new_multi_thread()

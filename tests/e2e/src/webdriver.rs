@@ -128,14 +128,7 @@ impl Session {
             "/element",
             Some(json!({ "using": "css selector", "value": selector })),
         )?;
-        let id = value[ELEMENT_KEY].as_str().ok_or_else(|| Error::Protocol {
-            step: step.clone(),
-            detail: format!("no element reference in {value}"),
-        })?;
-        Ok(Element {
-            id: id.to_owned(),
-            selector: selector.to_owned(),
-        })
+        element(&step, &value, selector)
     }
 
     /// The rendered text of an element.
