@@ -6,7 +6,9 @@
 //! Bodies are built, never pasted: every piece of text is escaped, C0 control characters
 //! (except newline and tab) are dropped and line endings are normalised, links must be absolute
 //! http, https or mailto URLs, and the only tags in the output are the ones written here:
-//! `p br pre code ul ol li blockquote strong em s a at`.
+//! `p br pre code ul ol li blockquote strong em s a at img`. An `img` is only ever an inline
+//! image the message being edited already has (Graph's hosted content): its `src` comes from
+//! the caller's resolver ([`compose_with`]), never from the draft.
 
 use serde::{Deserialize, Serialize};
 use url::Url;
@@ -94,6 +96,16 @@ pub enum Inline {
     },
     /// A line break inside a paragraph (Shift+Enter).
     Break,
+    /// An inline image the message already has (a Graph hosted content), kept when the
+    /// message is edited. Only its id travels: the address written into the body is the
+    /// resolver's ([`compose_with`]), so a draft cannot point an image anywhere.
+    Image {
+        /// The hosted content's id.
+        hosted_id: String,
+        /// The image's alternative text.
+        #[serde(default)]
+        alt: String,
+    },
 }
 
 /// One entry of the message's `mentions[]`.
@@ -146,6 +158,13 @@ pub enum ComposeError {
     /// The subject is over MAX_SUBJECT_CHARS characters or contains a line break.
     #[error("the subject is too long or has a line break")]
     BadSubject,
+    /// An image that is not one of the edited message's own inline images (a new message, or
+    /// an image from another message).
+    #[error("images can only be kept when editing the message they are in; adding images is not supported")]
+    ForeignImage {
+        /// The hosted content id the draft named.
+        hosted_id: String,
+    },
     /// `@[Name]` in text that no channel member matches (from `parse_text`).
     #[error("nobody called {name:?} is a member of this channel")]
     UnknownMention {
@@ -174,7 +193,23 @@ pub struct MentionTarget {
 /// are dropped too. Every link and mention is checked, and the finished HTML must fit in
 /// [`MAX_BODY_BYTES`].
 pub fn compose(draft: &Draft) -> Result<Composed, ComposeError> {
-    let mut writer = Writer::default();
+    compose_with(draft, &|_| None)
+}
+
+/// [`compose`] for an edit: `image` gives the address of each of the edited message's own
+/// inline images by hosted content id (the Graph URL its body already uses); an image it does
+/// not know is [`ComposeError::ForeignImage`].
+pub fn compose_with(
+    draft: &Draft,
+    image: &dyn Fn(&str) -> Option<String>,
+) -> Result<Composed, ComposeError> {
+    let mut writer = Writer {
+        image,
+        html: String::new(),
+        text: String::new(),
+        mentions: Vec::new(),
+        blocks: 0,
+    };
     for block in &draft.blocks {
         writer.block(block)?;
     }
@@ -209,8 +244,9 @@ pub fn check_subject(subject: Option<&str>) -> Result<Option<String>, ComposeErr
 }
 
 /// The body being built: HTML, plain text and mentions side by side.
-#[derive(Default)]
-struct Writer {
+struct Writer<'a> {
+    /// Addresses of the edited message's own images, by hosted content id.
+    image: &'a dyn Fn(&str) -> Option<String>,
     html: String,
     text: String,
     mentions: Vec<ComposedMention>,
@@ -218,7 +254,7 @@ struct Writer {
     blocks: usize,
 }
 
-impl Writer {
+impl Writer<'_> {
     /// Writes one block, unless it has nothing visible in it.
     fn block(&mut self, block: &Block) -> Result<(), ComposeError> {
         match block {
@@ -357,6 +393,16 @@ impl Writer {
                 self.html.push_str("<br>");
                 self.text.push('\n');
             }
+            Inline::Image { hosted_id, alt } => {
+                let src = (self.image)(hosted_id).ok_or_else(|| ComposeError::ForeignImage {
+                    hosted_id: hosted_id.clone(),
+                })?;
+                self.html.push_str("<img src=\"");
+                escape_into(&mut self.html, &src);
+                self.html.push_str("\" alt=\"");
+                escape_into(&mut self.html, clean(alt).trim());
+                self.html.push_str("\">");
+            }
         }
         Ok(())
     }
@@ -367,7 +413,7 @@ fn is_blank(inline: &Inline) -> bool {
     match inline {
         Inline::Break => true,
         Inline::Text { text, .. } => clean(text).trim().is_empty(),
-        Inline::Link { .. } | Inline::Mention { .. } => false,
+        Inline::Link { .. } | Inline::Mention { .. } | Inline::Image { .. } => false,
     }
 }
 
@@ -1457,6 +1503,68 @@ mod tests {
         let composed = compose_blocks(vec![p(vec![mention(" u1 ", " Ana ")])]).unwrap();
         assert_eq!(composed.html, "<p><at id=\"0\">Ana</at></p>");
         assert_eq!(composed.mentions[0].user_id, "u1");
+    }
+
+    // --- Images ------------------------------------------------------------------------------
+
+    fn image(hosted_id: &str, alt: &str) -> Inline {
+        Inline::Image {
+            hosted_id: hosted_id.into(),
+            alt: alt.into(),
+        }
+    }
+
+    #[test]
+    fn an_edited_message_keeps_its_own_images_at_the_resolvers_address() {
+        let own = |id: &str| {
+            (id == "h1").then(|| {
+                "https://graph.microsoft.com/v1.0/teams/t/channels/c/messages/1/hostedContents/h1/$value"
+                    .to_owned()
+            })
+        };
+        let draft = Draft {
+            blocks: vec![p(vec![
+                t("see "),
+                image("h1", "a \"chart\" <b>"),
+                t(" here"),
+            ])],
+        };
+        let composed = compose_with(&draft, &own).unwrap();
+        assert_eq!(
+            composed.html,
+            "<p>see <img src=\"https://graph.microsoft.com/v1.0/teams/t/channels/c/messages/1/hostedContents/h1/$value\" alt=\"a &quot;chart&quot; &lt;b&gt;\"> here</p>"
+        );
+        assert_eq!(composed.text, "see  here");
+        // An image alone is a message.
+        let alone = Draft {
+            blocks: vec![p(vec![image("h1", "")])],
+        };
+        assert!(compose_with(&alone, &own)
+            .unwrap()
+            .html
+            .contains("<img src="));
+        // Another message's image, or any image in a new message, is refused.
+        let foreign = Draft {
+            blocks: vec![p(vec![image("h2", "x")])],
+        };
+        assert_eq!(
+            compose_with(&foreign, &own),
+            Err(ComposeError::ForeignImage {
+                hosted_id: "h2".into()
+            })
+        );
+        assert_eq!(
+            compose(&alone),
+            Err(ComposeError::ForeignImage {
+                hosted_id: "h1".into()
+            })
+        );
+        // The draft's JSON carries the id and the alt text only.
+        let json: Draft = serde_json::from_str(
+            r#"{"blocks":[{"type":"paragraph","inlines":[{"type":"image","hosted_id":"h1"}]}]}"#,
+        )
+        .unwrap();
+        assert_eq!(json.blocks, vec![p(vec![image("h1", "")])]);
     }
 
     // --- Size --------------------------------------------------------------------------------

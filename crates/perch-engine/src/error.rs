@@ -60,6 +60,7 @@ impl EngineError {
                 perch_core::compose::ComposeError::BadMention => "bad_mention",
                 perch_core::compose::ComposeError::BadSubject => "bad_subject",
                 perch_core::compose::ComposeError::UnknownMention { .. } => "unknown_mention",
+                perch_core::compose::ComposeError::ForeignImage { .. } => "foreign_image",
             },
             EngineError::NotYours(_) => "not_your_message",
             EngineError::MessageDeleted(_) => "message_deleted",

@@ -56,7 +56,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use perch_core::compose::{self, ComposeError, Draft};
 use perch_graph::{
-    ChatMessage, GraphError, Identity, IdentitySet, Importance, Mention, NewMessage, PageRequest,
+    ChatMessage, GraphError, HostedContentRef, Identity, IdentitySet, Importance, Mention,
+    NewMessage, PageRequest,
 };
 use perch_store::{
     CacheStore, ChannelRow, MemberRow, MessageKey, MessageRow, NewOutboxItem, OutboxItem,
@@ -100,7 +101,7 @@ impl Engine {
     /// oversized body, a bad subject or importance, a mention of a non-member.
     pub async fn post(&self, channel_id: &str, post: NewPost) -> Result<OutboxItem, EngineError> {
         let channel = channel_row(&self.inner, channel_id).await?;
-        let mut payload = self.body(&channel, &post.draft).await?;
+        let mut payload = self.body(&channel, &post.draft, &|_| None).await?;
         payload.subject = compose::check_subject(post.subject.as_deref())?;
         payload.importance = importance(post.importance.as_deref())?;
         self.enqueue(&channel, OutboxKind::Post, None, None, None, payload)
@@ -116,7 +117,7 @@ impl Engine {
         draft: &Draft,
     ) -> Result<OutboxItem, EngineError> {
         let channel = channel_row(&self.inner, channel_id).await?;
-        let payload = self.body(&channel, draft).await?;
+        let payload = self.body(&channel, draft, &|_| None).await?;
         match self.target(&channel, root_id).await? {
             Target::Local(item) if item.kind == OutboxKind::Post => {
                 self.enqueue(
@@ -156,9 +157,30 @@ impl Engine {
         post: NewPost,
     ) -> Result<OutboxItem, EngineError> {
         let channel = channel_row(&self.inner, channel_id).await?;
-        let mut payload = self.body(&channel, &post.draft).await?;
+        let target = self.target(&channel, message_id).await?;
+        // The message's own inline images may stay, at the address Graph has them under; a
+        // queued post has none (Perch sends no images).
+        let own_images = |hosted_id: &str| match &target {
+            Target::Server(row) if row.hosted.iter().any(|h| h == hosted_id) => {
+                let (root, id) = address(row);
+                let at = HostedContentRef {
+                    team_id: channel.team_id.clone(),
+                    channel_id: channel.id.clone(),
+                    message_id: root.clone().unwrap_or_else(|| id.clone()),
+                    reply_id: root.is_some().then_some(id),
+                    hosted_content_id: hosted_id.to_owned(),
+                };
+                self.inner
+                    .graph
+                    .hosted_content_url(&at)
+                    .ok()
+                    .map(String::from)
+            }
+            _ => None,
+        };
+        let mut payload = self.body(&channel, &post.draft, &own_images).await?;
         payload.importance = importance(post.importance.as_deref())?;
-        match self.target(&channel, message_id).await? {
+        match target {
             Target::Local(item) => {
                 if item.kind == OutboxKind::Post {
                     payload.subject = compose::check_subject(post.subject.as_deref())?;
@@ -433,8 +455,16 @@ impl Engine {
 
     /// Builds and checks a body: the HTML and mentions from the draft, each mention a member
     /// of the channel (when the member list can be known).
-    async fn body(&self, channel: &ChannelRow, draft: &Draft) -> Result<Payload, EngineError> {
-        let composed = compose::compose(draft)?;
+    ///
+    /// `image` gives the address of each inline image the draft may keep (see
+    /// [`compose::compose_with`]).
+    async fn body(
+        &self,
+        channel: &ChannelRow,
+        draft: &Draft,
+        image: &(dyn Fn(&str) -> Option<String> + Sync),
+    ) -> Result<Payload, EngineError> {
+        let composed = compose::compose_with(draft, image)?;
         if !composed.mentions.is_empty() {
             let members = members(&self.inner, channel, false).await?;
             if !members.is_empty() {

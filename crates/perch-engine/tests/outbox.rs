@@ -292,6 +292,113 @@ async fn writes_on_unsent_messages_wait_for_them_or_rewrite_them() {
     assert!(on_server(&w, &channel, "Never mind").is_empty());
 }
 
+/// Gives the server's message `id` (a root post in `channel_id`) an inline image, as Teams
+/// stores one: an `<img>` at Graph's canonical hosted-content URL and the content itself.
+fn add_inline_image(w: &World, channel_id: &str, id: &str, hosted: &str) {
+    let mut tenant = w.emulator.state().tenant.write();
+    for team in &mut tenant.teams {
+        let team_id = team.id;
+        for channel in team.channels.iter_mut().filter(|c| c.id == channel_id) {
+            let idx = channel.messages.root_index(id).expect("the post");
+            let message = &mut channel.messages.roots[idx];
+            message.content.push_str(&format!(
+                "<p><img src=\"https://graph.microsoft.com/v1.0/teams/{team_id}/channels/{channel_id}/messages/{id}/hostedContents/{hosted}/$value\" alt=\"chart\"></p>"
+            ));
+            message
+                .hosted_contents
+                .push(perch_emulator::model::HostedContent {
+                    id: hosted.to_owned(),
+                    content_type: "image/png".to_owned(),
+                    bytes: vec![0x89, b'P', b'N', b'G'],
+                });
+            message.last_modified = chrono::Utc::now();
+            channel.messages.touch(idx);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_keeps_the_messages_own_inline_images_and_refuses_others() {
+    let (w, channel) = world(fast()).await;
+    w.engine
+        .post(&channel, post("Quarterly chart below"))
+        .await
+        .unwrap();
+    w.engine.drain_outbox().await.unwrap();
+    let id = on_server(&w, &channel, "Quarterly chart")[0].0.clone();
+    let hosted = "aWQ9eF8wLXdldS1kMS1pbWFnZSx0eXBlPTE=";
+    add_inline_image(&w, &channel, &id, hosted);
+    w.engine.sync_channel(&channel).await.unwrap();
+    let (items, _) = w.engine.timeline(&channel, 50).await.unwrap();
+    let cached = items.iter().find(|i| i.row.id == id).unwrap();
+    assert_eq!(cached.row.hosted, vec![hosted.to_owned()]);
+
+    let with_image = |hosted_id: &str| NewPost {
+        draft: Draft {
+            blocks: vec![
+                Block::Paragraph {
+                    inlines: vec![Inline::Text {
+                        text: "Quarterly chart, corrected".into(),
+                        bold: false,
+                        italic: false,
+                        strike: false,
+                        code: false,
+                    }],
+                },
+                Block::Paragraph {
+                    inlines: vec![Inline::Image {
+                        hosted_id: hosted_id.into(),
+                        alt: "chart".into(),
+                    }],
+                },
+            ],
+        },
+        subject: None,
+        importance: None,
+    };
+    // An image the message does not have, and any image in a new post, are refused.
+    for refused in [
+        w.engine
+            .edit(&channel, &id, with_image("c29tZW9uZSBlbHNl"))
+            .await,
+        w.engine.post(&channel, with_image(hosted)).await,
+    ] {
+        let error = refused.unwrap_err().to_string();
+        assert!(error.contains("images can only be kept"), "{error}");
+    }
+
+    // Its own image stays: the body refers to it at Graph's address, and it is still served.
+    w.engine
+        .edit(&channel, &id, with_image(hosted))
+        .await
+        .unwrap();
+    let (items, _) = w.engine.timeline(&channel, 50).await.unwrap();
+    let echo = items.iter().find(|i| i.row.id == id).unwrap();
+    assert!(echo.row.body_text.contains("corrected"), "echoed");
+    // (The sanitiser keeps an <img> only for a recognised hosted content.)
+    assert!(
+        echo.row.body_html.contains("<img"),
+        "the echo shows the image: {}",
+        echo.row.body_html
+    );
+    w.engine.drain_outbox().await.unwrap();
+    let server = on_server(&w, &channel, "Quarterly chart, corrected");
+    assert_eq!(server.len(), 1, "{server:?}");
+    let content = &server[0].4;
+    assert!(
+        content.contains(&format!(
+            "<img src=\"https://graph.microsoft.com/v1.0/teams/"
+        )) && content.contains(&format!("/messages/{id}/hostedContents/{hosted}/$value\"")),
+        "{content}"
+    );
+    w.engine.sync_channel(&channel).await.unwrap();
+    let (items, _) = w.engine.timeline(&channel, 50).await.unwrap();
+    let after = items.iter().find(|i| i.row.id == id).unwrap();
+    assert_eq!(after.row.hosted, vec![hosted.to_owned()], "read back");
+    assert!(after.pending.is_empty());
+    assert_eq!(w.violations().await, 0);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_writes_are_refused_before_they_are_queued() {
     let (w, channel) = world(fast()).await;

@@ -411,18 +411,25 @@ impl GraphClient {
         self.get_json(url, ErrorContext::Plain).await
     }
 
-    /// The bytes of a hosted-content image (`…/hostedContents/{h}/$value`).
-    pub async fn hosted_content(&self, r: &HostedContentRef) -> Result<Bytes, GraphError> {
+    /// The address of a hosted-content image (`…/hostedContents/{h}/$value`) on the configured
+    /// Graph host: what the image's bytes are fetched from, and what a message body edited by
+    /// Perch refers to the image by.
+    pub fn hosted_content_url(&self, r: &HostedContentRef) -> Result<Url, GraphError> {
         let target = message_path(
             &r.team_id,
             &r.channel_id,
             Some(&r.message_id),
             r.reply_id.as_deref().unwrap_or(&r.message_id),
         );
-        let url = self.inner.base.api(&format!(
+        self.inner.base.api(&format!(
             "{target}/hostedContents/{}/$value",
             seg(&r.hosted_content_id)
-        ))?;
+        ))
+    }
+
+    /// The bytes of a hosted-content image (`…/hostedContents/{h}/$value`).
+    pub async fn hosted_content(&self, r: &HostedContentRef) -> Result<Bytes, GraphError> {
+        let url = self.hosted_content_url(r)?;
         let call = Call {
             method: Method::GET,
             url,

@@ -783,7 +783,15 @@ user_id: string,
 /**
  * The name shown in the body.
  */
-name: string, } | { "type": "break" };
+name: string, } | { "type": "break" } | { "type": "image", 
+/**
+ * The hosted content's id.
+ */
+hosted_id: string, 
+/**
+ * The image's alternative text.
+ */
+alt: string, };
 
 /**
  * One block of a message.

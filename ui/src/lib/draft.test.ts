@@ -1,7 +1,7 @@
 // @vitest-environment happy-dom
 import { describe, expect, it } from "vitest";
 import type { DraftDto } from "./bindings";
-import { domToDraft, draftToDom, htmlToDraft, textToDraft } from "./draft";
+import { domToDraft, draftToDom, HOSTED_ID_ATTR, hostedIdOfMediaUrl, hostedImageSources, htmlToDraft, textToDraft } from "./draft";
 
 const t = (text: string, marks: Partial<{ bold: boolean; italic: boolean; strike: boolean; code: boolean }> = {}) => ({
   type: "text" as const,
@@ -121,6 +121,46 @@ describe("htmlToDraft (editing a sanitised message)", () => {
       { type: "paragraph", inlines: [t("Bold", { bold: true }), t(" and "), t("it", { italic: true })] },
       { type: "bullets", items: [[t("one")], [t("two")]] },
     ]);
+  });
+
+  it("keeps the message's own inline images by hosted content id, and no other image", () => {
+    const media = "perch-media://localhost/acct/hosted/team/19%3Achan%40thread.tacv2/1700/-/aWQ9eA%3D%3D";
+    const html = `<p>Chart:</p><p><img src="${media}" alt="Q3 chart"> and <img src="https://evil.test/x.png" alt="no"></p>`;
+    const d = htmlToDraft(html);
+    expect(d.blocks).toEqual([
+      { type: "paragraph", inlines: [t("Chart:")] },
+      { type: "paragraph", inlines: [{ type: "image", hosted_id: "aWQ9eA==", alt: "Q3 chart" }, t(" and")] },
+    ]);
+    // Into the composer: the image itself, from where the timeline shows it, atomic in the text.
+    const sources = hostedImageSources(html);
+    expect([...sources.entries()]).toEqual([["aWQ9eA==", media]]);
+    const root = document.createElement("div");
+    root.appendChild(draftToDom(document, d, sources));
+    const img = root.querySelector("img") as HTMLImageElement;
+    expect(img.getAttribute("src")).toBe(media);
+    expect(img.getAttribute(HOSTED_ID_ATTR)).toBe("aWQ9eA==");
+    // Back out of the composer unchanged, so an edit sends it again.
+    expect(domToDraft(root).blocks).toEqual(d.blocks);
+    // Without a known address it shows as a stand-in, and is still kept.
+    const bare = document.createElement("div");
+    bare.appendChild(draftToDom(document, d));
+    expect(bare.querySelector("img")).toBeNull();
+    expect(bare.textContent).toContain("[Q3 chart]");
+    expect(domToDraft(bare).blocks).toEqual(d.blocks);
+  });
+
+  it("reads hosted content ids only from local media addresses", () => {
+    expect(hostedIdOfMediaUrl("http://perch-media.localhost/a/hosted/t/c/m/r/h%2Bx")).toBe("h+x");
+    for (const src of [
+      "https://graph.microsoft.com/v1.0/teams/t/channels/c/messages/m/hostedContents/h/$value",
+      "perch-media://localhost/a/hosted/t/c/m/h",
+      "perch-media://localhost/a/photo/t/c/m/r/h",
+      "perch-media://localhost/a/hosted/t/c/m/r/h?x=1",
+      "perch-media://localhost/a/hosted/t/c/m/r/%E0%A4%A",
+      "perch-media://localhost/a/hosted/t/c/m/r/..",
+    ]) {
+      expect(hostedIdOfMediaUrl(src), src).toBeNull();
+    }
   });
 
   it("does not run scripts or load anything (inert document)", () => {

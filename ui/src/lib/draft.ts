@@ -30,6 +30,39 @@ function isBlock(node: Node): boolean {
   return isElement(node) && BLOCK_TAGS.has(node.tagName.toUpperCase());
 }
 
+/** The attribute an image (or its stand-in) in the composer carries its hosted content id in. */
+export const HOSTED_ID_ATTR = "data-hosted-id";
+
+/** The hosted content id in a local media URL (`…/{account}/hosted/{team}/{channel}/{message}/{reply or -}/{hosted}`
+ *  on the `perch-media:` scheme), or null for any other address. */
+export function hostedIdOfMediaUrl(src: string): string | null {
+  const m = /^(?:perch-media:\/\/localhost|http:\/\/perch-media\.localhost)\/[^/?#]+\/hosted\/[^/?#]+\/[^/?#]+\/[^/?#]+\/[^/?#]+\/([^/?#]+)$/.exec(src);
+  if (!m) return null;
+  try {
+    const id = decodeURIComponent(m[1] as string);
+    return id && id !== "." && id !== ".." ? id : null;
+  } catch {
+    return null;
+  }
+}
+
+function hostedIdOf(el: Element): string | null {
+  return el.getAttribute(HOSTED_ID_ATTR) || hostedIdOfMediaUrl(el.getAttribute("src") ?? "");
+}
+
+/** A message's inline images, by hosted content id: where the composer shows them from while
+ *  the message is edited. */
+export function hostedImageSources(html: string): Map<string, string> {
+  const doc = new DOMParser().parseFromString(`<!doctype html><body>${html}</body>`, "text/html");
+  const out = new Map<string, string>();
+  for (const img of Array.from(doc.body.querySelectorAll("img"))) {
+    const src = img.getAttribute("src") ?? "";
+    const id = hostedIdOfMediaUrl(src);
+    if (id && !out.has(id)) out.set(id, src);
+  }
+  return out;
+}
+
 function mentionOf(el: Element): InlineDto | null {
   const userId = el.getAttribute("data-user-id") ?? el.getAttribute("data-mention-id");
   if (userId === null) return null;
@@ -54,6 +87,11 @@ function collectInlines(node: Node, marks: Marks, out: InlineDto[], opts: ParseO
     out.push(mention);
     return;
   }
+  if (tag !== "IMG" && node.hasAttribute(HOSTED_ID_ATTR)) {
+    const hostedId = node.getAttribute(HOSTED_ID_ATTR);
+    if (hostedId) out.push({ type: "image", hosted_id: hostedId, alt: node.getAttribute("data-alt") ?? "" });
+    return;
+  }
   switch (tag) {
     case "BR":
       out.push({ type: "break" });
@@ -68,7 +106,13 @@ function collectInlines(node: Node, marks: Marks, out: InlineDto[], opts: ParseO
       }
       return;
     }
-    case "IMG":
+    case "IMG": {
+      // Only a message's own inline image survives (kept when it is edited); any other image
+      // is dropped.
+      const hostedId = hostedIdOf(node);
+      if (hostedId) out.push({ type: "image", hosted_id: hostedId, alt: node.getAttribute("alt") ?? "" });
+      return;
+    }
     case "SCRIPT":
     case "STYLE":
     case "TEMPLATE":
@@ -262,8 +306,34 @@ export function mentionChip(doc: Document, userId: string, name: string): HTMLEl
   return chip;
 }
 
-function inlineNode(doc: Document, inline: InlineDto): Node {
+/** Where the composer shows each image from (hosted content id → local media URL). */
+export type ImageSources = ReadonlyMap<string, string>;
+
+/** A message's own inline image in the composer: the image itself when its local address is
+ *  known, else a stand-in naming it. Atomic, like a mention chip. */
+function imageNode(doc: Document, hostedId: string, alt: string, images: ImageSources): HTMLElement {
+  const src = images.get(hostedId);
+  if (src) {
+    const img = doc.createElement("img");
+    img.setAttribute("src", src);
+    img.setAttribute("alt", alt);
+    img.setAttribute(HOSTED_ID_ATTR, hostedId);
+    img.className = "composer-image";
+    return img;
+  }
+  const stand = doc.createElement("span");
+  stand.className = "composer-image missing";
+  stand.contentEditable = "false";
+  stand.setAttribute(HOSTED_ID_ATTR, hostedId);
+  stand.setAttribute("data-alt", alt);
+  stand.textContent = `[${alt || "image"}]`;
+  return stand;
+}
+
+function inlineNode(doc: Document, inline: InlineDto, images: ImageSources): Node {
   switch (inline.type) {
+    case "image":
+      return imageNode(doc, inline.hosted_id, inline.alt, images);
     case "break":
       return doc.createElement("br");
     case "mention":
@@ -290,24 +360,26 @@ function inlineNode(doc: Document, inline: InlineDto): Node {
   }
 }
 
-function appendInlines(doc: Document, parent: Node, inlines: readonly InlineDto[]): void {
-  for (const inline of inlines) parent.appendChild(inlineNode(doc, inline));
+function appendInlines(doc: Document, parent: Node, inlines: readonly InlineDto[], images: ImageSources): void {
+  for (const inline of inlines) parent.appendChild(inlineNode(doc, inline, images));
 }
 
-/** Rebuilds composer DOM from a draft, with createElement/textContent only. */
-export function draftToDom(doc: Document, draft: DraftDto): DocumentFragment {
+/** Rebuilds composer DOM from a draft, with createElement/textContent only. `images` gives the
+ *  local address of each inline image (a message being edited); an image without one shows as
+ *  a stand-in and is still kept. */
+export function draftToDom(doc: Document, draft: DraftDto, images: ImageSources = new Map()): DocumentFragment {
   const frag = doc.createDocumentFragment();
   for (const block of draft.blocks) {
     switch (block.type) {
       case "paragraph": {
         const div = doc.createElement("div");
-        appendInlines(doc, div, block.inlines);
+        appendInlines(doc, div, block.inlines, images);
         frag.appendChild(div);
         break;
       }
       case "quote": {
         const q = doc.createElement("blockquote");
-        appendInlines(doc, q, block.inlines);
+        appendInlines(doc, q, block.inlines, images);
         frag.appendChild(q);
         break;
       }
@@ -322,7 +394,7 @@ export function draftToDom(doc: Document, draft: DraftDto): DocumentFragment {
         const list = doc.createElement(block.type === "bullets" ? "ul" : "ol");
         for (const item of block.items) {
           const li = doc.createElement("li");
-          appendInlines(doc, li, item);
+          appendInlines(doc, li, item, images);
           list.appendChild(li);
         }
         frag.appendChild(list);
@@ -338,7 +410,9 @@ export function draftText(draft: DraftDto): string {
   return draft.blocks
     .map((b) =>
       blockInlines(b)
-        .map((i) => (i.type === "text" || i.type === "link" ? i.text : i.type === "mention" ? `@${i.name}` : "\n"))
+        .map((i) =>
+          i.type === "text" || i.type === "link" ? i.text : i.type === "mention" ? `@${i.name}` : i.type === "image" ? "" : "\n",
+        )
         .join(""),
     )
     .join("\n");

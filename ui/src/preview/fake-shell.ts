@@ -71,6 +71,7 @@ function inlineHtml(inlines: InlineDto[]): string {
       if (i.type === "break") return "<br>";
       if (i.type === "mention") return `<span class="mention" data-mention-id="${esc(i.user_id)}">${esc(i.name)}</span>`;
       if (i.type === "link") return `<a href="${esc(i.href)}" target="_blank" rel="noopener noreferrer">${esc(i.text)}</a>`;
+      if (i.type === "image") return `[${esc(i.alt || "image")}]`;
       let h = esc(i.text);
       if (i.code) h = `<code>${h}</code>`;
       if (i.strike) h = `<s>${h}</s>`;

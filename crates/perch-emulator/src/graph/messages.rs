@@ -648,7 +648,15 @@ fn patch(
     }
     let value: Value = json_body(headers, body)?;
     let mut tenant = state.tenant.write();
-    let patch = patch_of(&tenant, value)?;
+    let mut patch = patch_of(&tenant, value)?;
+    // Graph keeps its own canonical URLs in bodies (an edited message's inline images refer
+    // to `https://graph.microsoft.com/v1.0/…/hostedContents/…`), whatever host they came in on.
+    if let Some(content) = &mut patch.content {
+        let root = state.graph_root();
+        if content.contains(&root) {
+            *content = content.replace(&root, ops::CANONICAL_GRAPH_ROOT);
+        }
+    }
     ops::edit(
         &mut tenant,
         team,

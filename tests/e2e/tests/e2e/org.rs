@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use perch_e2e::webdriver::keys;
 use perch_e2e::{notifications, org_scenario, App, Error};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::support::*;
 
@@ -74,7 +74,7 @@ fn png() -> Vec<u8> {
 /// Gives a colleague's post an inline image (a hosted content), a file attachment and two
 /// reactions, as Teams would serve them, before the app has seen it.
 fn enrich(team: &str, channel: &str, id: &str) -> Result<(), Error> {
-    use perch_emulator::model::{Attachment, HostedContent, Reaction};
+    use perch_emulator::model::{Attachment, Reaction};
     let emulator = emulator()?;
     let reactors: Vec<uuid::Uuid> = emulator
         .users()
@@ -101,16 +101,10 @@ fn enrich(team: &str, channel: &str, id: &str) -> Result<(), Error> {
             .root_index(id)
             .ok_or_else(|| Error::check("enrich a post", "no such post"))?;
         let message = &mut channel.messages.roots[idx];
-        let hosted = "aWQ9eF8wLXdldS1kMS1lMmUsdHlwZT0x".to_owned();
-        message.content.push_str(&format!(
-            "<p><img src=\"https://graph.microsoft.com/v1.0/teams/{team_id}/channels/{channel_id}/messages/{id}/hostedContents/{hosted}/$value\" width=\"48\" height=\"32\" alt=\"chart\"></p>\
-             <p>Minutes attached.</p><attachment id=\"7f1e6a53-0c7a-4d7e-9a43-1c9d5b0e2f10\"></attachment>"
-        ));
-        message.hosted_contents.push(HostedContent {
-            id: hosted,
-            content_type: "image/png".to_owned(),
-            bytes: png(),
-        });
+        add_image(message, team_id, &channel_id, id, HOSTED);
+        message.content.push_str(
+            "<p>Minutes attached.</p><attachment id=\"7f1e6a53-0c7a-4d7e-9a43-1c9d5b0e2f10\"></attachment>",
+        );
         message.attachments.push(Attachment {
             id: "7f1e6a53-0c7a-4d7e-9a43-1c9d5b0e2f10".to_owned(),
             content_type: "reference".to_owned(),
@@ -134,6 +128,70 @@ fn enrich(team: &str, channel: &str, id: &str) -> Result<(), Error> {
         channel.messages.touch(idx);
         Ok(())
     })
+}
+
+/// The hosted content id of the test image.
+const HOSTED: &str = "aWQ9eF8wLXdldS1kMS1lMmUsdHlwZT0x";
+
+/// Gives a root post an inline image (a 48×32 PNG, hosted content `hosted`), as Teams stores one.
+fn add_image(
+    message: &mut perch_emulator::model::Message,
+    team_id: uuid::Uuid,
+    channel_id: &str,
+    id: &str,
+    hosted: &str,
+) {
+    message.content.push_str(&format!(
+        "<p><img src=\"https://graph.microsoft.com/v1.0/teams/{team_id}/channels/{channel_id}/messages/{id}/hostedContents/{hosted}/$value\" width=\"48\" height=\"32\" alt=\"chart\"></p>"
+    ));
+    message
+        .hosted_contents
+        .push(perch_emulator::model::HostedContent {
+            id: hosted.to_owned(),
+            content_type: "image/png".to_owned(),
+            bytes: png(),
+        });
+}
+
+/// Posts as me (before the app has seen it) a post with an inline image; answers its id.
+fn my_post_with_image(team: &str, channel: &str, text: &str) -> Result<String, Error> {
+    let emulator = emulator()?;
+    let mut post = colleague_post(team, channel, &format!("<p>{text}</p>"), &[])?;
+    post["as"] = json!(emulator.me().upn);
+    let posted = emulator.act(post)?;
+    let id = posted["id"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| Error::check("post as me", format!("no id in {posted}")))?;
+    emulator.with_tenant_mut(|tenant| {
+        let team = tenant
+            .teams
+            .iter_mut()
+            .find(|t| t.display_name == team)
+            .ok_or_else(|| Error::check("add an image", "no team"))?;
+        let team_id = team.id;
+        let channel = team
+            .channels
+            .iter_mut()
+            .find(|c| c.display_name == channel)
+            .ok_or_else(|| Error::check("add an image", "no channel"))?;
+        let channel_id = channel.id.clone();
+        let idx = channel
+            .messages
+            .root_index(&id)
+            .ok_or_else(|| Error::check("add an image", "no such post"))?;
+        add_image(
+            &mut channel.messages.roots[idx],
+            team_id,
+            &channel_id,
+            &id,
+            HOSTED,
+        );
+        channel.messages.roots[idx].last_modified = chrono::Utc::now();
+        channel.messages.touch(idx);
+        Ok::<_, Error>(())
+    })?;
+    Ok(id)
 }
 
 /// Posts as a colleague; answers the post's id.
@@ -244,9 +302,54 @@ fn writes_echo_at_once_and_reach_the_server_exactly_once() {
         let emulator = emulator()?;
         let (team, channels) = emulator.my_team()?;
         let channel = &channels[0];
+        let pictured = marker("Chart for review");
+        let pictured_id = my_post_with_image(&team, channel, &pictured)?;
         sign_in(app)?;
         open_channel(app, &team, channel)?;
         wait_status(app, "", UI)?;
+
+        // Edit a post of mine with an inline image: the composer shows the image, and the edit
+        // keeps it (the body still refers to the message's own hosted content).
+        wait_message(app, Pane::Timeline, &pictured, SYNC)?;
+        let edit = message_action(app, Pane::Timeline, &pictured_id, "action-edit")?;
+        app.session().click(&edit)?;
+        let input = app
+            .session()
+            .wait_for(r#".composer.editing [data-testid="composer-input"]"#, UI)?;
+        let shown = app.session().execute_async(
+            r#"const done = arguments[0];
+               const check = () => {
+                 const img = document.querySelector('.composer.editing [data-testid="composer-input"] img[data-hosted-id]');
+                 if (img && img.complete && img.naturalWidth > 0) done([img.naturalWidth, img.naturalHeight]);
+                 else setTimeout(check, 50);
+               };
+               check();"#,
+            Vec::new(),
+        )?;
+        if shown != json!([48, 32]) {
+            return Err(Error::check(
+                "the image in the composer",
+                format!("{shown}"),
+            ));
+        }
+        app.session().send_keys(&input, " (updated)")?;
+        app.session().send_keys(&input, keys::ENTER)?;
+        wait_message(app, Pane::Timeline, "(updated)", Duration::from_secs(3))?;
+        poll_server("the edit keeps the image", || {
+            Ok(emulator.posts(&team, channel)?.iter().any(|m| {
+                m.id == pictured_id
+                    && m.content.contains(&pictured)
+                    && m.content.contains("(updated)")
+                    && m.content.contains(&format!(
+                        "/messages/{pictured_id}/hostedContents/{HOSTED}/$value"
+                    ))
+                    && m.hosted_contents.len() == 1
+            }))
+        })?;
+        app.session().wait_for(
+            &format!("{} img", message_selector(Pane::Timeline, &pictured_id)),
+            UI,
+        )?;
 
         // Post: an echo at once, then the server's message in its place, exactly once.
         let post = marker("Plan for Friday");

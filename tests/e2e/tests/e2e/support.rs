@@ -76,10 +76,10 @@ pub fn open_channel(app: &App, team: &str, channel: &str) -> Result<String, Erro
         vec![id.clone().into()],
         SYNC,
     )?;
-    // A person reads for a moment before typing. (Typing within a few hundred milliseconds of
-    // opening a channel has been seen to lose the keystrokes or the Enter; see the closing note
-    // of issue 7.)
-    std::thread::sleep(Duration::from_millis(800));
+    // No pause before typing: typing straight away must work. (It once did not: a sidebar
+    // update of the channel in view, such as its unread count after opening it, reset the
+    // composer mid-word. The writes scenario's image edit, which types while the channel's
+    // first sync lands, caught it every time.)
     Ok(id)
 }
 
