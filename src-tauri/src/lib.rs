@@ -397,6 +397,8 @@ pub fn run() {
         print!("{}", args::early_text(action));
         return;
     }
+    // Before any other thread exists (the variables are read by WebKitGTK as it starts).
+    webkit_rendering();
     // The managed policy, read once: the log level and whether logs may hold message content,
     // the configuration, the updater, and the Diagnostics page.
     let policy = perch_core::policy::read_system();
@@ -474,3 +476,18 @@ pub fn run() {
 
 #[cfg(test)]
 mod tests;
+
+/// WebKitGTK's rendering mode (Linux): without accelerated compositing unless the person asks
+/// for it (`PERCH_WEBKIT_COMPOSITING=1`) or has set WebKit's own variable. Compositing costs the
+/// web process about 130 MB (GL surfaces and tiles; with no GPU, through llvmpipe) for nothing a
+/// virtualised list of cards needs; README → Performance has the figures. Must run before any
+/// thread starts: it sets the process environment.
+fn webkit_rendering() {
+    #[cfg(all(unix, not(target_os = "macos")))]
+    {
+        let wanted = std::env::var_os("PERCH_WEBKIT_COMPOSITING").is_some_and(|v| v == "1");
+        if !wanted && std::env::var_os("WEBKIT_DISABLE_COMPOSITING_MODE").is_none() {
+            std::env::set_var("WEBKIT_DISABLE_COMPOSITING_MODE", "1");
+        }
+    }
+}
