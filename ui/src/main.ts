@@ -2,6 +2,9 @@
 import { mount } from "svelte";
 import App from "./App.svelte";
 import "./app.css";
+import { markStart } from "./lib/perf";
+
+markStart("boot");
 
 const target = document.getElementById("app");
 if (!target) {

@@ -345,6 +345,7 @@ impl App {
             }
         }
         crate::media::sweep_orphans(&app);
+        tokio::spawn(check_database_later(Arc::downgrade(&app.inner)));
         if let Some((identity, layers)) = pending_demo {
             tokio::spawn(
                 app.clone()
@@ -1607,4 +1608,39 @@ fn notify_context(app: &App) -> (Option<String>, bool, bool) {
         settings.is_quiet(chrono::Local::now().time()),
         view.notification_previews,
     )
+}
+
+/// How long after the start the full check of a big cache runs: the first paint and the first
+/// sync come first.
+const DATABASE_CHECK_DELAY: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// The full check of a big cache ([`Store::check_in_background`]), kept off the start. Damage
+/// is repaired at the next start; until then the banner asks for a restart.
+async fn check_database_later(inner: std::sync::Weak<Inner>) {
+    tokio::time::sleep(DATABASE_CHECK_DELAY).await;
+    let Some(path) = inner.upgrade().map(|i| i.data_dir.database()) else {
+        return;
+    };
+    let started = std::time::Instant::now();
+    let found = tokio::task::spawn_blocking(move || Store::check_in_background(&path)).await;
+    let Some(inner) = inner.upgrade() else {
+        return;
+    };
+    match found {
+        Ok(Ok(perch_store::Check::Damaged(reason))) => {
+            inner.problems.lock().push(format!(
+                "The local database is damaged ({reason}). Restart Perch to repair it: accounts, \
+                 followed channels, drafts and unsent messages are kept, and messages are \
+                 downloaded again."
+            ));
+            inner.events.accounts_changed();
+        }
+        Ok(Ok(check)) => tracing::debug!(
+            ?check,
+            ms = started.elapsed().as_millis() as u64,
+            "database check"
+        ),
+        Ok(Err(error)) => tracing::warn!(%error, "the database check could not run"),
+        Err(error) => tracing::warn!(%error, "the database check stopped"),
+    }
 }

@@ -35,7 +35,7 @@ pub use cache::CacheStore;
 pub use hosted::HostedEntry;
 pub use migrate::{Migration, MIGRATIONS};
 pub use outbox::{NewOutboxItem, OutboxCounts, OutboxItem, OutboxKind, OutboxState, OutboxStore};
-pub use recovery::Recovery;
+pub use recovery::{Check, Recovery};
 pub use types::*;
 
 /// What can go wrong in the store.
@@ -80,6 +80,15 @@ pub enum Error {
     #[error("the local database {path} is damaged and could not be moved aside: {source}; move or delete it by hand")]
     MoveAside {
         /// The database file.
+        path: std::path::PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A background check found damage, but the note that repairs it at the next start could
+    /// not be written.
+    #[error("the local database {path} is damaged, and Perch could not note it for repair: {source}; quit Perch and move the file aside by hand")]
+    MarkDamaged {
+        /// The note's path (`{database}.damaged`).
         path: std::path::PathBuf,
         /// The I/O error.
         source: std::io::Error,
@@ -141,7 +150,9 @@ impl Error {
             {
                 "store_damaged"
             }
-            Error::CreateDir { source, .. } | Error::MoveAside { source, .. }
+            Error::CreateDir { source, .. }
+            | Error::MoveAside { source, .. }
+            | Error::MarkDamaged { source, .. }
                 if source.kind() == std::io::ErrorKind::StorageFull =>
             {
                 "disk_full"
@@ -158,6 +169,7 @@ impl Error {
             Error::UnknownOutboxItem { .. } => "store_unknown_outbox_item",
             Error::OutboxTransition { .. } => "store_outbox_transition",
             Error::MoveAside { .. } => "store_move_aside_failed",
+            Error::MarkDamaged { .. } => "store_damaged",
             Error::TooNew { .. } => "store_too_new",
             Error::Migration { .. } => "store_migration_failed",
             Error::Corrupt { .. } => "store_corrupt",

@@ -77,17 +77,29 @@ fn open_raw(path: &Path) -> rusqlite::Result<Connection> {
 /// None when the database is sound, else why not.
 /// The setting that records when `quick_check` last passed (unix seconds).
 const CHECKED_KEY: &str = "store.quick_check_at";
-/// Files up to this size are checked at every open (it takes milliseconds).
-const ALWAYS_CHECK_BYTES: u64 = 256 * 1024 * 1024;
-/// Bigger files (a full check of 1.5 GB takes seconds) are checked at most this often; damage
-/// found between checks surfaces as `store_damaged` errors from the queries that meet it.
+/// Files up to this size are checked at every open: it takes milliseconds. (A 137 MB cache
+/// with 100,000 posts took 450 ms on the project's machine, which a start cannot afford.)
+const ALWAYS_CHECK_BYTES: u64 = 8 * 1024 * 1024;
+/// Bigger files are checked in the background ([`Store::check_in_background`]) at most this
+/// often, and at open only when such a check found damage; damage met in between surfaces as
+/// `store_damaged` errors from the queries that read it.
 const CHECK_EVERY_SECS: i64 = 24 * 60 * 60;
 
-/// Whether `quick_check` should run at this open.
-fn check_due(conn: &Connection, path: &Path) -> bool {
-    if std::fs::metadata(path).map_or(true, |m| m.len() <= ALWAYS_CHECK_BYTES) {
-        return true;
-    }
+/// Whether `quick_check` should run at this open: a small file, or damage found by a
+/// background check.
+fn check_due_at_open(path: &Path) -> bool {
+    damage_marker(path).exists()
+        || std::fs::metadata(path).map_or(true, |m| m.len() <= ALWAYS_CHECK_BYTES)
+}
+
+/// `{name}.damaged` beside the database: written by a background check that found damage (with
+/// the reason), so that the next open repairs it.
+fn damage_marker(path: &Path) -> PathBuf {
+    sidecar(path, ".damaged")
+}
+
+/// Whether the last passed check is older than [`CHECK_EVERY_SECS`] (or unknown).
+fn check_due(conn: &Connection) -> bool {
     let last: Option<i64> = conn
         .query_row(
             "SELECT value FROM settings WHERE key = ?1",
@@ -163,10 +175,11 @@ impl Store {
     /// still be read from the old one (accounts, followed channels, drafts, outbox rows; also
     /// read markers and settings) is copied over. Returns what happened.
     ///
-    /// quick_check reads every page: about a second per few hundred MB on a warm disk. So it
-    /// runs at every open of files up to 256 MB, and for bigger ones at most once a day (the
-    /// time it last passed is kept in `settings`); a page damaged in between is met by the
-    /// query that reads it, as a `store_damaged` error.
+    /// quick_check reads every page: about a second per few hundred MB on a warm disk. So at
+    /// open it runs only for files up to 8 MB, or when [`Store::check_in_background`] found
+    /// damage since; bigger files are checked in the background, at most once a day (the time
+    /// it last passed is kept in `settings`). A page damaged in between is met by the query
+    /// that reads it, as a `store_damaged` error.
     pub fn open_checked(path: &Path) -> Result<(Store, Option<Recovery>), Error> {
         if !path.exists() {
             return Ok((Store::open(path)?, None));
@@ -174,13 +187,14 @@ impl Store {
         let (reason, salvage) = match open_raw(path) {
             Err(e) if is_damage(&e) => (e.to_string(), Vec::new()),
             Err(e) => return Err(e.into()),
-            Ok(conn) if !check_due(&conn, path) => {
+            Ok(conn) if !check_due_at_open(path) => {
                 drop(conn);
                 return Ok((Store::open(path)?, None));
             }
             Ok(conn) => match damage(&conn)? {
                 None => {
                     drop(conn);
+                    let _ = std::fs::remove_file(damage_marker(path));
                     let mut store = Store::open(path)?;
                     let now = serde_json::Value::from(chrono::Utc::now().timestamp());
                     crate::CacheStore::set_setting(&mut store, CHECKED_KEY, &now)?;
@@ -205,6 +219,7 @@ impl Store {
             source,
         };
         std::fs::rename(path, &moved_to).map_err(move_err)?;
+        let _ = std::fs::remove_file(damage_marker(path));
         for suffix in ["-wal", "-shm", "-journal"] {
             let from = sidecar(path, suffix);
             if from.exists() {
@@ -242,5 +257,54 @@ impl Store {
         };
         tracing::warn!(?recovery, "recovered the local database");
         Ok((store, Some(recovery)))
+    }
+}
+
+/// What [`Store::check_in_background`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Check {
+    /// Checked less than a day ago (or the file is small and checked at every open).
+    NotDue,
+    /// `quick_check` passed; the time is recorded.
+    Sound,
+    /// Damage was found; the next [`Store::open_checked`] repairs it (a marker beside the file
+    /// says so). The reason is SQLite's.
+    Damaged(String),
+}
+
+impl Store {
+    /// The full check of a big database, kept off the start: runs `quick_check` on its own
+    /// read-only connection when the last passed check is more than a day old, while the app
+    /// goes on using the file. Damage is recorded beside the file (`{name}.damaged`), so the
+    /// next [`Store::open_checked`] checks again and repairs it; the caller tells the person to
+    /// restart. Small files are checked at every open and are not checked here.
+    pub fn check_in_background(path: &Path) -> Result<Check, Error> {
+        if std::fs::metadata(path).map_or(true, |m| m.len() <= ALWAYS_CHECK_BYTES) {
+            return Ok(Check::NotDue);
+        }
+        let reason = match open_raw(path) {
+            Err(e) if is_damage(&e) => Some(e.to_string()),
+            Err(e) => return Err(e.into()),
+            Ok(conn) if !check_due(&conn) => return Ok(Check::NotDue),
+            Ok(conn) => damage(&conn)?,
+        };
+        match reason {
+            None => {
+                let mut store = Store::open(path)?;
+                let now = serde_json::Value::from(chrono::Utc::now().timestamp());
+                crate::CacheStore::set_setting(&mut store, CHECKED_KEY, &now)?;
+                Ok(Check::Sound)
+            }
+            Some(reason) => {
+                tracing::warn!(path = %path.display(), %reason, "the local database is damaged; it is repaired at the next start");
+                std::fs::write(damage_marker(path), &reason).map_err(|source| {
+                    Error::MarkDamaged {
+                        path: damage_marker(path),
+                        source,
+                    }
+                })?;
+                Ok(Check::Damaged(reason))
+            }
+        }
     }
 }

@@ -33,3 +33,14 @@ export function markPainted(channelId: string, batch: TimelineBatchDto, rows: nu
     });
   });
 }
+
+const once = new Set<string>();
+
+/** Marks a step of the page's start once (`perch:boot`, `perch:app-state`, `perch:sidebar`,
+ *  `perch:timeline-open`, `perch:timeline-batch`), so the benchmark can say where the time to
+ *  the first painted timeline goes. */
+export function markStart(step: string): void {
+  if (once.has(step) || typeof performance === "undefined") return;
+  once.add(step);
+  performance.mark(`perch:${step}`);
+}

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use perch_core::AccountId;
 use perch_store::bench::Generator;
-use perch_store::{CacheStore, NewOutboxItem, OutboxItem, OutboxKind, OutboxStore, Store};
+use perch_store::{CacheStore, Check, NewOutboxItem, OutboxItem, OutboxKind, OutboxStore, Store};
 
 use crate::support::*;
 
@@ -233,6 +233,61 @@ fn damaged_pages_in_the_middle() {
         0,
         "the cache itself is fetched again"
     );
+    drop(store);
+    check_outbox(&path, &first, &outbox);
+}
+
+/// A database too big to check at every open is checked in the background instead; damage
+/// found there is repaired at the next open, a sound file is not checked again for a day.
+#[test]
+fn big_databases_are_checked_in_the_background_and_repaired_at_the_next_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("perch.sqlite3");
+    let (first, outbox) = populated(&path, 8_000);
+    let size = std::fs::metadata(&path).unwrap().len();
+    assert!(
+        size > 8 * 1024 * 1024,
+        "big enough to be checked in the background: {size}"
+    );
+
+    // Sound: checked once, then not again within the day.
+    assert_eq!(Store::check_in_background(&path).unwrap(), Check::Sound);
+    assert_eq!(Store::check_in_background(&path).unwrap(), Check::NotDue);
+
+    // Damage in the middle: the open does not look (a start must not read every page) ...
+    let mut bytes = std::fs::read(&path).unwrap();
+    let page = 4096;
+    let pages = bytes.len() / page;
+    for p in [pages / 2, pages / 2 + 5] {
+        for (i, b) in bytes[p * page..(p + 1) * page].iter_mut().enumerate() {
+            *b = (i * 17 + p) as u8;
+        }
+    }
+    std::fs::write(&path, &bytes).unwrap();
+    let (store, rec) = Store::open_checked(&path).unwrap();
+    assert!(rec.is_none(), "not checked at open");
+    // ... the background check (due again: its last pass is forgotten) finds it ...
+    store
+        .connection()
+        .execute(
+            "DELETE FROM settings WHERE key = 'store.quick_check_at'",
+            [],
+        )
+        .unwrap();
+    drop(store);
+    let found = Store::check_in_background(&path).unwrap();
+    assert!(
+        matches!(&found, Check::Damaged(reason) if !reason.is_empty()),
+        "{found:?}"
+    );
+    assert!(dir.path().join("perch.sqlite3.damaged").exists());
+    // ... and the next open repairs it, keeping what cannot be fetched again.
+    let (store, rec) = Store::open_checked(&path).unwrap();
+    let rec = rec.expect("repaired at the next open");
+    assert_eq!(rec.salvaged_accounts, 2, "{rec:?}");
+    assert_eq!(rec.salvaged_outbox, 3);
+    assert!(!dir.path().join("perch.sqlite3.damaged").exists());
+    assert_eq!(store.integrity_check().unwrap(), ["ok"]);
     drop(store);
     check_outbox(&path, &first, &outbox);
 }

@@ -40,6 +40,43 @@ const done = arguments[0];
 done(performance.getEntriesByName("perch:timeline-painted").map((m) => ({ startTime: m.startTime, detail: m.detail })));
 "#;
 
+/// Where the time to the first painted timeline went: the page's own load steps and the
+/// `perch:*` start marks (ui/src/lib/perf.ts), in ms since navigation start.
+const STEPS: &str = r#"
+const done = arguments[0];
+const nav = performance.getEntriesByType("navigation")[0];
+const out = {};
+if (nav) {
+  out.response = Math.round(nav.responseEnd);
+  out.domInteractive = Math.round(nav.domInteractive);
+  out.domContentLoaded = Math.round(nav.domContentLoadedEventEnd);
+}
+for (const m of performance.getEntriesByType("mark")) {
+  if (m.name.startsWith("perch:") && m.name !== "perch:timeline-painted") out[m.name.slice(6)] = Math.round(m.startTime);
+}
+const paint = performance.getEntriesByType("paint").find((p) => p.name === "first-paint");
+if (paint) out.firstPaint = Math.round(paint.startTime);
+done(out);
+"#;
+
+fn steps(session: &Session) -> Result<String, Error> {
+    let steps = session.execute_async(STEPS, Vec::new())?;
+    let mut pairs: Vec<(String, f64)> = steps
+        .as_object()
+        .map(|o| {
+            o.iter()
+                .filter_map(|(k, v)| v.as_f64().map(|v| (k.clone(), v)))
+                .collect()
+        })
+        .unwrap_or_default();
+    pairs.sort_by(|a, b| a.1.total_cmp(&b.1));
+    Ok(pairs
+        .iter()
+        .map(|(k, v)| format!("{k} {v:.0}"))
+        .collect::<Vec<_>>()
+        .join(", "))
+}
+
 fn enabled() -> bool {
     std::env::var("PERCH_E2E_BENCH").is_ok_and(|v| v == "1")
 }
@@ -136,13 +173,25 @@ fn memory_kb(app: &Path) -> (u64, u64, usize) {
     let pss = chosen
         .iter()
         .map(|pid| {
-            std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup"))
-                .unwrap_or_default()
-                .lines()
-                .find(|l| l.starts_with("Pss:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse::<u64>().ok())
-                .unwrap_or(0)
+            let rollup =
+                std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
+            let field = |name: &str| {
+                rollup
+                    .lines()
+                    .find(|l| l.starts_with(name))
+                    .and_then(|l| l.split_whitespace().nth(1))
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(0)
+            };
+            let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+            println!(
+                "  memory of {}: PSS {} MB (anonymous {} MB, files {} MB)",
+                comm.trim(),
+                field("Pss:") / 1024,
+                field("Pss_Anon:") / 1024,
+                field("Pss_File:") / 1024
+            );
+            field("Pss:")
         })
         .sum();
     (total, pss, chosen.len())
@@ -274,6 +323,7 @@ fn perf() {
                 .unwrap_or(f64::NAN);
             nav = Some(at);
             launch = process_age_ms(&app_path).map(|age| age - (now_wall - painted_wall));
+            println!("start {i}: steps {}", steps(s)?);
             println!(
                 "start {i}: navigation start → timeline painted {at:.0} ms; process start → painted {:.0} ms",
                 launch.unwrap_or(f64::NAN)
