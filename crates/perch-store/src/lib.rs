@@ -230,6 +230,15 @@ impl Store {
         })
     }
 
+    /// Caps this connection's page cache at `kib` KiB (SQLite's `cache_size`; 32 MiB by
+    /// default). The desktop app keeps its connections smaller: its reads are a timeline's
+    /// newest page and small lookups, and every cached page counts against its memory.
+    pub fn limit_cache(&self, kib: u32) -> Result<(), Error> {
+        self.conn
+            .execute_batch(&format!("PRAGMA cache_size = -{kib};"))?;
+        Ok(())
+    }
+
     /// The connection, for crates that add their own tables through migrations here.
     pub fn connection(&self) -> &Connection {
         &self.conn
