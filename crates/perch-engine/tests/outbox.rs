@@ -386,9 +386,8 @@ async fn an_edit_keeps_the_messages_own_inline_images_and_refuses_others() {
     assert_eq!(server.len(), 1, "{server:?}");
     let content = &server[0].4;
     assert!(
-        content.contains(&format!(
-            "<img src=\"https://graph.microsoft.com/v1.0/teams/"
-        )) && content.contains(&format!("/messages/{id}/hostedContents/{hosted}/$value\"")),
+        content.contains("<img src=\"https://graph.microsoft.com/v1.0/teams/")
+            && content.contains(&format!("/messages/{id}/hostedContents/{hosted}/$value\"")),
         "{content}"
     );
     w.engine.sync_channel(&channel).await.unwrap();
