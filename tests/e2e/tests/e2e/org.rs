@@ -75,33 +75,15 @@ fn png() -> Vec<u8> {
 /// reactions, as Teams would serve them, before the app has seen it.
 fn enrich(team: &str, channel: &str, id: &str) -> Result<(), Error> {
     use perch_emulator::model::{Attachment, Reaction};
-    let emulator = emulator()?;
-    let reactors: Vec<uuid::Uuid> = emulator
+    let reactors: Vec<uuid::Uuid> = emulator()?
         .users()
         .iter()
         .skip(1)
         .take(2)
         .filter_map(|u| u.id.parse().ok())
         .collect();
-    emulator.with_tenant_mut(|tenant| {
-        let team = tenant
-            .teams
-            .iter_mut()
-            .find(|t| t.display_name == team)
-            .ok_or_else(|| Error::check("enrich a post", "no team"))?;
-        let team_id = team.id;
-        let channel = team
-            .channels
-            .iter_mut()
-            .find(|c| c.display_name == channel)
-            .ok_or_else(|| Error::check("enrich a post", "no channel"))?;
-        let channel_id = channel.id.clone();
-        let idx = channel
-            .messages
-            .root_index(id)
-            .ok_or_else(|| Error::check("enrich a post", "no such post"))?;
-        let message = &mut channel.messages.roots[idx];
-        add_image(message, team_id, &channel_id, id, HOSTED);
+    change_post(team, channel, id, |message, team_id, channel_id| {
+        add_image(message, team_id, channel_id, id, HOSTED);
         message.content.push_str(
             "<p>Minutes attached.</p><attachment id=\"7f1e6a53-0c7a-4d7e-9a43-1c9d5b0e2f10\"></attachment>",
         );
@@ -116,15 +98,45 @@ fn enrich(team: &str, channel: &str, id: &str) -> Result<(), Error> {
             name: Some("Minutes.docx".to_owned()),
             thumbnail_url: None,
         });
-        let now = chrono::Utc::now();
         for (user_id, reaction) in reactors.iter().zip(["like", "heart"]) {
             message.reactions.push(Reaction {
                 reaction_type: reaction.to_owned(),
-                created: now,
+                created: chrono::Utc::now(),
                 user_id: *user_id,
             });
         }
-        message.last_modified = now;
+    })
+}
+
+/// Changes a root post in the emulator (by team and channel display names) as Teams would:
+/// `change` gets the message, the team's id and the channel's id; the post is then marked
+/// modified, so the next delta carries it.
+fn change_post(
+    team: &str,
+    channel: &str,
+    id: &str,
+    change: impl FnOnce(&mut perch_emulator::model::Message, uuid::Uuid, &str),
+) -> Result<(), Error> {
+    emulator()?.with_tenant_mut(|tenant| {
+        let team = tenant
+            .teams
+            .iter_mut()
+            .find(|t| t.display_name == team)
+            .ok_or_else(|| Error::check("change a post", "no team"))?;
+        let team_id = team.id;
+        let channel = team
+            .channels
+            .iter_mut()
+            .find(|c| c.display_name == channel)
+            .ok_or_else(|| Error::check("change a post", "no channel"))?;
+        let channel_id = channel.id.clone();
+        let idx = channel
+            .messages
+            .root_index(id)
+            .ok_or_else(|| Error::check("change a post", "no such post"))?;
+        let message = &mut channel.messages.roots[idx];
+        change(message, team_id, &channel_id);
+        message.last_modified = chrono::Utc::now();
         channel.messages.touch(idx);
         Ok(())
     })
@@ -163,33 +175,8 @@ fn my_post_with_image(team: &str, channel: &str, text: &str) -> Result<String, E
         .as_str()
         .map(str::to_owned)
         .ok_or_else(|| Error::check("post as me", format!("no id in {posted}")))?;
-    emulator.with_tenant_mut(|tenant| {
-        let team = tenant
-            .teams
-            .iter_mut()
-            .find(|t| t.display_name == team)
-            .ok_or_else(|| Error::check("add an image", "no team"))?;
-        let team_id = team.id;
-        let channel = team
-            .channels
-            .iter_mut()
-            .find(|c| c.display_name == channel)
-            .ok_or_else(|| Error::check("add an image", "no channel"))?;
-        let channel_id = channel.id.clone();
-        let idx = channel
-            .messages
-            .root_index(&id)
-            .ok_or_else(|| Error::check("add an image", "no such post"))?;
-        add_image(
-            &mut channel.messages.roots[idx],
-            team_id,
-            &channel_id,
-            &id,
-            HOSTED,
-        );
-        channel.messages.roots[idx].last_modified = chrono::Utc::now();
-        channel.messages.touch(idx);
-        Ok::<_, Error>(())
+    change_post(team, channel, &id, |message, team_id, channel_id| {
+        add_image(message, team_id, channel_id, &id, HOSTED);
     })?;
     Ok(id)
 }
