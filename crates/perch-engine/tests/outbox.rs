@@ -846,3 +846,36 @@ async fn throttled_writes_wait_for_retry_after_and_wedge_on_permanent_errors() {
     let _ = other_user(&w, &channel);
     w.engine.shutdown();
 }
+
+/// Undo straight after a delete, while the delete's request is still on its way (the server
+/// holds it): the message shows undeleted at once, and ends undeleted on the server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn undo_while_the_delete_is_in_flight_shows_at_once() {
+    let (w, channel) = world(fast()).await;
+    w.engine.post(&channel, post("Undo me soon")).await.unwrap();
+    w.engine.drain_outbox().await.unwrap();
+    let root = on_server(&w, &channel, "Undo me soon")[0].0.clone();
+    w.engine.delete(&channel, &root).await.unwrap();
+    w.admin(reqwest::Method::POST, "/pause", None).await;
+    let engine = w.engine.clone();
+    let sending = tokio::spawn(async move { engine.drain_outbox().await });
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    w.engine.undelete(&channel, &root).await.unwrap();
+    let (items, _) = w.engine.timeline(&channel, 50).await.unwrap();
+    let shown = items.iter().find(|i| i.row.id == root).unwrap();
+    assert!(
+        shown.row.deleted_at.is_none(),
+        "Undo shows at once: {:?}",
+        shown.pending
+    );
+    w.admin(reqwest::Method::POST, "/resume", None).await;
+    sending.await.unwrap().unwrap();
+    w.engine.drain_outbox().await.unwrap();
+    assert!(
+        !on_server(&w, &channel, "Undo me soon")[0].2,
+        "undeleted on the server"
+    );
+    let (items, _) = w.engine.timeline(&channel, 50).await.unwrap();
+    let shown = items.iter().find(|i| i.row.id == root).unwrap();
+    assert!(shown.row.deleted_at.is_none() && shown.pending.is_empty());
+}
