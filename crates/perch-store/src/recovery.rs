@@ -98,6 +98,14 @@ fn damage_marker(path: &Path) -> PathBuf {
     sidecar(path, ".damaged")
 }
 
+/// Opens the database and records that `quick_check` passed just now.
+fn open_recording_a_pass(path: &Path) -> Result<Store, Error> {
+    let mut store = Store::open(path)?;
+    let now = serde_json::Value::from(chrono::Utc::now().timestamp());
+    crate::CacheStore::set_setting(&mut store, CHECKED_KEY, &now)?;
+    Ok(store)
+}
+
 /// Whether the last passed check is older than [`CHECK_EVERY_SECS`] (or unknown).
 fn check_due(conn: &Connection) -> bool {
     let last: Option<i64> = conn
@@ -195,10 +203,7 @@ impl Store {
                 None => {
                     drop(conn);
                     let _ = std::fs::remove_file(damage_marker(path));
-                    let mut store = Store::open(path)?;
-                    let now = serde_json::Value::from(chrono::Utc::now().timestamp());
-                    crate::CacheStore::set_setting(&mut store, CHECKED_KEY, &now)?;
-                    return Ok((store, None));
+                    return Ok((open_recording_a_pass(path)?, None));
                 }
                 Some(reason) => {
                     // SQLite refuses a file shorter than its header says unless the schema is
@@ -290,9 +295,7 @@ impl Store {
         };
         match reason {
             None => {
-                let mut store = Store::open(path)?;
-                let now = serde_json::Value::from(chrono::Utc::now().timestamp());
-                crate::CacheStore::set_setting(&mut store, CHECKED_KEY, &now)?;
+                open_recording_a_pass(path)?;
                 Ok(Check::Sound)
             }
             Some(reason) => {

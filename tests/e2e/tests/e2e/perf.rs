@@ -128,6 +128,14 @@ fn p95(mut v: Vec<f64>) -> f64 {
         .min(v.len() - 1)]
 }
 
+/// The number after `name` in a `/proc` file of `Name: value [kB]` lines.
+fn proc_field(text: &str, name: &str) -> Option<u64> {
+    text.lines()
+        .find(|l| l.starts_with(name))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse::<u64>().ok())
+}
+
 /// Memory of the processes running `app` and all their descendants: the sum of their RSS and
 /// of their PSS (proportional: shared pages such as WebKitGTK's libraries, mapped by the app
 /// and its web process alike, counted once), in kB, and how many processes.
@@ -139,15 +147,8 @@ fn memory_kb(app: &Path) -> (u64, u64, usize) {
                 continue;
             };
             let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-            let field = |name: &str| {
-                status
-                    .lines()
-                    .find(|l| l.starts_with(name))
-                    .and_then(|l| l.split_whitespace().nth(1))
-                    .and_then(|v| v.parse::<u64>().ok())
-            };
-            let ppid = field("PPid:").unwrap_or(0) as u32;
-            let rss = field("VmRSS:").unwrap_or(0);
+            let ppid = proc_field(&status, "PPid:").unwrap_or(0) as u32;
+            let rss = proc_field(&status, "VmRSS:").unwrap_or(0);
             let is_app = std::fs::read_link(format!("/proc/{pid}/exe"))
                 .map(|p| p == app)
                 .unwrap_or(false);
@@ -175,14 +176,7 @@ fn memory_kb(app: &Path) -> (u64, u64, usize) {
         .map(|pid| {
             let rollup =
                 std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
-            let field = |name: &str| {
-                rollup
-                    .lines()
-                    .find(|l| l.starts_with(name))
-                    .and_then(|l| l.split_whitespace().nth(1))
-                    .and_then(|v| v.parse::<u64>().ok())
-                    .unwrap_or(0)
-            };
+            let field = |name: &str| proc_field(&rollup, name).unwrap_or(0);
             let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
             println!(
                 "  memory of {}: PSS {} MB (anonymous {} MB, files {} MB)",
